@@ -1,0 +1,381 @@
+//! Settings: `config/default.toml` (compiled in), an optional file, `MCP_HIVE__SECTION__KEY`
+//! environment variables, and the seed names of the operator contract (`HOST`, `PORT`,
+//! `MCP_PATH`, `PUBLIC_URL`, `ALLOWED_ORIGINS`, `MCP_CONFORMANCE_FIXTURES`, `LOG_FORMAT`, ...),
+//! in increasing precedence.
+//!
+//! A bad value stops start-up with a [`ConfigError`] that names the setting (and the variable
+//! that set it, for seed names).
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// The compiled-in defaults.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value could not be deserialized.
+    #[error("configuration error: {0}")]
+    Load(String),
+    /// A value is out of range or malformed.
+    #[error("invalid setting {setting}: {reason}")]
+    Invalid {
+        /// The setting (file key and/or environment variable).
+        setting: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Origin checks.
+    pub security: SecuritySettings,
+    /// Session lifetimes.
+    pub session: SessionConfig,
+    /// SSE behaviour.
+    pub sse: SseSettings,
+    /// Protocol behaviour.
+    pub protocol: ProtocolSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Bind address.
+    pub host: String,
+    /// Bind port (0 = any free port).
+    pub port: u16,
+    /// The MCP endpoint path.
+    pub mcp_path: String,
+    /// External base URL.
+    pub public_url: String,
+    /// POST body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Graceful shutdown budget.
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads (0 = CPU count).
+    pub workers: usize,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecuritySettings {
+    /// Allowed browser origins ("*" = any).
+    pub allowed_origins: Vec<String>,
+    /// Accept localhost origins.
+    pub allow_localhost_origins: bool,
+}
+
+/// `[session]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionConfig {
+    /// Store TTL of idle sessions.
+    pub idle_timeout_secs: u64,
+    /// Actor hibernation delay.
+    pub actor_idle_secs: u64,
+    /// Server-to-client request timeout.
+    pub request_timeout_secs: u64,
+    /// Initial log level.
+    pub default_log_level: String,
+    /// Live session cap (0 = none).
+    pub max_sessions: usize,
+}
+
+/// `[sse]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SseSettings {
+    /// Keep-alive comment period.
+    pub keep_alive_secs: u64,
+    /// `retry` hint in milliseconds.
+    pub retry_ms: u64,
+    /// Connection lifetime (0 = unlimited).
+    pub max_connection_secs: u64,
+    /// Events kept per stream.
+    pub event_log_max_len: usize,
+    /// Maximum event age.
+    pub event_log_max_age_secs: u64,
+}
+
+/// How requests are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseMode {
+    /// SSE for methods that may stream, JSON otherwise.
+    Auto,
+    /// Always JSON.
+    Json,
+    /// Always SSE.
+    Sse,
+}
+
+/// `[protocol]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProtocolSettings {
+    /// JSON/SSE choice.
+    pub response_mode: ResponseMode,
+    /// List page size.
+    pub page_size: usize,
+    /// Serve conformance fixtures.
+    pub conformance_fixtures: bool,
+    /// `instructions` (empty = none).
+    pub instructions: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// Text or JSON.
+    pub format: LogFormat,
+    /// Filter directive.
+    pub level: String,
+}
+
+/// Seed environment names and the keys they set.
+const SEED_NAMES: &[(&str, &str)] = &[
+    ("HOST", "server.host"),
+    ("PORT", "server.port"),
+    ("MCP_PATH", "server.mcp_path"),
+    ("PUBLIC_URL", "server.public_url"),
+    ("ALLOWED_ORIGINS", "security.allowed_origins"),
+    ("MCP_CONFORMANCE_FIXTURES", "protocol.conformance_fixtures"),
+    ("LOG_FORMAT", "log.format"),
+    ("LOG_LEVEL", "log.level"),
+    ("SSE_MAX_CONNECTION_SECS", "sse.max_connection_secs"),
+    ("SESSION_IDLE_TIMEOUT_SECS", "session.idle_timeout_secs"),
+    ("MAX_SESSIONS", "session.max_sessions"),
+];
+
+impl Settings {
+    /// Loads from the process environment and an optional file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(&env, file)
+    }
+
+    /// Loads from an explicit environment map (used by tests) and an optional file.
+    pub fn load_from(env: &HashMap<String, String>, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("MCP_HIVE_CONFIG").map(Into::into));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(invalid(
+                    "--config / MCP_HIVE_CONFIG",
+                    format!("file {} does not exist", path.display()),
+                ));
+            }
+            builder = builder.add_source(File::from(path).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("MCP_HIVE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("security.allowed_origins")
+                .source(Some(env.clone())),
+        );
+        for (name, key) in SEED_NAMES {
+            let Some(raw) = env.get(*name) else { continue };
+            let setting = format!("{name} ({key})");
+            builder = match *key {
+                "server.port" => {
+                    let port: u16 = raw
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid(&setting, format!("{raw:?} is not a port number (0-65535)")))?;
+                    builder.set_override(*key, i64::from(port))
+                }
+                "protocol.conformance_fixtures" => builder.set_override(*key, parse_bool(&setting, raw)?),
+                "sse.max_connection_secs" | "session.idle_timeout_secs" | "session.max_sessions" => {
+                    let n: u64 = raw
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid(&setting, format!("{raw:?} is not a non-negative integer")))?;
+                    builder.set_override(*key, n)
+                }
+                "security.allowed_origins" => {
+                    let list: Vec<String> = raw
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    builder.set_override(*key, list)
+                }
+                _ => builder.set_override(*key, raw.clone()),
+            }
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Range and format checks beyond what deserialization does.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        if s.host.trim().is_empty() {
+            return Err(invalid("server.host (HOST)", "must not be empty"));
+        }
+        if !s.mcp_path.starts_with('/') || s.mcp_path.contains(['?', '#', ' ']) {
+            return Err(invalid("server.mcp_path (MCP_PATH)", format!("{:?} must be a path starting with /", s.mcp_path)));
+        }
+        if !s.public_url.is_empty() {
+            let u = &s.public_url;
+            let ok = (u.starts_with("http://") || u.starts_with("https://")) && !u.contains(['?', '#', ' ']);
+            if !ok {
+                return Err(invalid("server.public_url (PUBLIC_URL)", format!("{u:?} must be an http(s) URL without query or fragment")));
+            }
+        }
+        if s.max_body_bytes == 0 {
+            return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+        }
+        for origin in &self.security.allowed_origins {
+            if origin != "*" && !is_origin(origin) {
+                return Err(invalid(
+                    "security.allowed_origins (ALLOWED_ORIGINS)",
+                    format!("{origin:?} is not an origin like https://app.example.com[:port] or *"),
+                ));
+            }
+        }
+        if self.session.idle_timeout_secs == 0 {
+            return Err(invalid("session.idle_timeout_secs", "must be greater than 0"));
+        }
+        if self.session.actor_idle_secs == 0 {
+            return Err(invalid("session.actor_idle_secs", "must be greater than 0"));
+        }
+        if self.session.default_log_level.parse::<crate::protocol::context::LogLevel>().is_err() {
+            return Err(invalid(
+                "session.default_log_level",
+                "must be one of debug, info, notice, warning, error, critical, alert, emergency",
+            ));
+        }
+        if self.sse.keep_alive_secs == 0 {
+            return Err(invalid("sse.keep_alive_secs", "must be greater than 0"));
+        }
+        if self.sse.event_log_max_len == 0 {
+            return Err(invalid("sse.event_log_max_len", "must be greater than 0"));
+        }
+        if !(1..=1000).contains(&self.protocol.page_size) {
+            return Err(invalid("protocol.page_size", "must be between 1 and 1000"));
+        }
+        Ok(())
+    }
+
+    /// The external base URL (`PUBLIC_URL`, or `http://host:port`).
+    pub fn public_base_url(&self, bound_port: u16) -> String {
+        if self.server.public_url.is_empty() {
+            format!("http://{}:{}", self.server.host, bound_port)
+        } else {
+            self.server.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// Keep-alive period.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.sse.keep_alive_secs)
+    }
+}
+
+fn parse_bool(setting: &str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(invalid(setting, format!("{raw:?} is not a boolean (true/false)"))),
+    }
+}
+
+/// `scheme://host[:port]` with an http(s) scheme and nothing after the authority.
+pub fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains(['/', '?', '#', ' '])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load_from(&env(&[]), None).unwrap();
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 3000);
+        assert_eq!(s.server.mcp_path, "/mcp");
+        assert_eq!(s.protocol.response_mode, ResponseMode::Auto);
+    }
+
+    #[test]
+    fn seed_names_override() {
+        let s = Settings::load_from(
+            &env(&[
+                ("PORT", "0"),
+                ("HOST", "0.0.0.0"),
+                ("ALLOWED_ORIGINS", "https://a.example, http://b.example:8080"),
+                ("MCP_CONFORMANCE_FIXTURES", "true"),
+                ("LOG_FORMAT", "json"),
+                ("MCP_HIVE__SSE__RETRY_MS", "250"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 0);
+        assert_eq!(s.server.host, "0.0.0.0");
+        assert_eq!(s.security.allowed_origins.len(), 2);
+        assert!(s.protocol.conformance_fixtures);
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert_eq!(s.sse.retry_ms, 250);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = Settings::load_from(&env(&[("PORT", "abc")]), None).unwrap_err();
+        assert!(e.to_string().contains("PORT"), "{e}");
+        let e = Settings::load_from(&env(&[("MCP_PATH", "mcp")]), None).unwrap_err();
+        assert!(e.to_string().contains("MCP_PATH"), "{e}");
+        let e = Settings::load_from(&env(&[("ALLOWED_ORIGINS", "not an origin")]), None).unwrap_err();
+        assert!(e.to_string().contains("ALLOWED_ORIGINS"), "{e}");
+        let e = Settings::load_from(&env(&[("LOG_FORMAT", "xml")]), None).unwrap_err();
+        assert!(e.to_string().contains("log.format"), "{e}");
+        let e = Settings::load_from(&env(&[("MCP_CONFORMANCE_FIXTURES", "maybe")]), None).unwrap_err();
+        assert!(e.to_string().contains("MCP_CONFORMANCE_FIXTURES"), "{e}");
+    }
+}

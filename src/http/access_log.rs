@@ -1,0 +1,59 @@
+//! One log line per HTTP request: method, path, MCP method, session, status and latency.
+//!
+//! Handlers record what they learned from the body in a [`RequestTag`] request extension; this
+//! middleware reads it once the response is ready. For SSE responses the latency is the time to
+//! the response head, not the stream's lifetime. Tokens and bodies are never logged.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest};
+use std::time::Instant;
+
+/// What the MCP handler learned about a request, for the access log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestTag {
+    /// The JSON-RPC method (or `batch`, `response`).
+    pub mcp_method: Option<String>,
+    /// The session id.
+    pub session: Option<String>,
+    /// The resumed event id, for GET.
+    pub last_event_id: Option<String>,
+}
+
+/// Records a tag on the request.
+pub fn tag(req: &HttpRequest, update: impl FnOnce(&mut RequestTag)) {
+    let mut ext = req.extensions_mut();
+    if let Some(t) = ext.get_mut::<RequestTag>() {
+        update(t);
+    } else {
+        let mut t = RequestTag::default();
+        update(&mut t);
+        ext.insert(t);
+    }
+}
+
+/// The access-log middleware.
+pub async fn log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let status = res.status().as_u16();
+    let tag = res.request().extensions().get::<RequestTag>().cloned().unwrap_or_default();
+    tracing::info!(
+        http.method = %method,
+        http.path = %path,
+        mcp.method = tag.mcp_method.as_deref().unwrap_or("-"),
+        mcp.session = tag.session.as_deref().unwrap_or("-"),
+        last_event_id = tag.last_event_id.as_deref().unwrap_or("-"),
+        http.status = status,
+        latency_ms = format_args!("{latency_ms:.2}"),
+        "request"
+    );
+    Ok(res)
+}

@@ -1,0 +1,115 @@
+//! The transport's request headers: `Accept`, `Content-Type`, `Mcp-Session-Id`,
+//! `MCP-Protocol-Version` and `Last-Event-ID`, each parsed into a typed value or an
+//! [`HttpError`] with the status the spec calls for.
+
+use crate::http::error::HttpError;
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::protocol::version::ProtocolVersion;
+use crate::session::event_id::EventId;
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+/// `Mcp-Session-Id` (2025-11-25 spells it `MCP-Session-Id`; header names are case-insensitive).
+pub const SESSION_ID: &str = "mcp-session-id";
+/// `MCP-Protocol-Version` (2025-06-18+).
+pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// `Last-Event-ID` (SSE resumption).
+pub const LAST_EVENT_ID: &str = "last-event-id";
+
+fn media_types(req: &HttpRequest) -> Vec<String> {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// POST: the client MUST accept both `application/json` and `text/event-stream`.
+pub fn require_post_accept(req: &HttpRequest) -> Result<(), HttpError> {
+    let types = media_types(req);
+    if types.iter().any(|t| t == "application/json") && types.iter().any(|t| t == "text/event-stream") {
+        Ok(())
+    } else {
+        Err(HttpError::NotAcceptable(
+            "the client must accept both application/json and text/event-stream",
+        ))
+    }
+}
+
+/// GET: the client MUST accept `text/event-stream`.
+pub fn require_get_accept(req: &HttpRequest) -> Result<(), HttpError> {
+    if media_types(req).iter().any(|t| t == "text/event-stream") {
+        Ok(())
+    } else {
+        Err(HttpError::NotAcceptable("the client must accept text/event-stream"))
+    }
+}
+
+/// POST bodies must be `application/json`.
+pub fn require_json_content_type(req: &HttpRequest) -> Result<(), HttpError> {
+    let ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(HttpError::UnsupportedMediaType("the request body must be application/json"))
+    }
+}
+
+/// The `Mcp-Session-Id` header, if present; 400 if it is not visible ASCII.
+pub fn session_id(req: &HttpRequest) -> Result<Option<String>, HttpError> {
+    let Some(v) = req.headers().get(SESSION_ID) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .ok()
+        .filter(|s| crate::session::registry::is_valid_session_id(s))
+        .ok_or_else(|| HttpError::bad_request("Bad Request: malformed Mcp-Session-Id header"))?;
+    Ok(Some(s.to_owned()))
+}
+
+/// The `Mcp-Session-Id` header, required on every request but `initialize` (400 when missing).
+pub fn require_session_id(req: &HttpRequest) -> Result<String, HttpError> {
+    session_id(req)?.ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))
+}
+
+/// The `MCP-Protocol-Version` header, if present; 400 for an unsupported value
+/// (2025-06-18 `basic/transports.mdx`, "Protocol Version Header").
+pub fn protocol_version(req: &HttpRequest) -> Result<Option<ProtocolVersion>, HttpError> {
+    let Some(v) = req.headers().get(PROTOCOL_VERSION) else {
+        return Ok(None);
+    };
+    let raw = v.to_str().unwrap_or("<non-ASCII>");
+    raw.parse().map(Some).map_err(|_| {
+        let supported: Vec<&str> = ProtocolVersion::ALL.iter().map(|v| v.as_str()).collect();
+        HttpError::BadRequest(
+            ErrorObject::new(
+                crate::protocol::jsonrpc::codes::SERVER_ERROR,
+                format!(
+                    "Bad Request: unsupported MCP-Protocol-Version {raw:?} (supported: {})",
+                    supported.join(", ")
+                ),
+            )
+            .with_data(serde_json::json!({"supported": supported, "requested": raw})),
+        )
+    })
+}
+
+/// The `Last-Event-ID` header, if present; 400 if malformed.
+pub fn last_event_id(req: &HttpRequest) -> Result<Option<EventId>, HttpError> {
+    let Some(v) = req.headers().get(LAST_EVENT_ID) else {
+        return Ok(None);
+    };
+    let raw = v
+        .to_str()
+        .map_err(|_| HttpError::bad_request("Bad Request: malformed Last-Event-ID"))?;
+    raw.parse()
+        .map(Some)
+        .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))
+}

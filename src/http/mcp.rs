@@ -1,0 +1,238 @@
+//! The MCP endpoint of the session era (2025-03-26, 2025-06-18, 2025-11-25
+//! `basic/transports.mdx`, "Streamable HTTP"):
+//!
+//! - `POST`: one JSON-RPC message (or, for 2025-03-26 sessions, a batch). `initialize` creates a
+//!   session and returns its `Mcp-Session-Id`; notifications and responses get 202 with no body;
+//!   requests are answered as JSON or as an SSE stream.
+//! - `GET`: opens the standalone SSE stream, or resumes any stream with `Last-Event-ID`.
+//! - `DELETE`: ends the session; later requests with its id get 404.
+
+use crate::http::access_log::tag;
+use crate::http::error::HttpError;
+use crate::http::headers;
+use crate::http::sse::{StreamRequest, respond};
+use crate::http::McpState;
+use crate::config::ResponseMode;
+use crate::protocol::jsonrpc::{ErrorObject, Message, Payload, Request, error_value, response_value};
+use crate::protocol::server::parse_initialize;
+use crate::protocol::version::ProtocolVersion;
+use crate::session::event_id::STANDALONE_STREAM;
+use crate::session::{NewSession, PostReply, ReplyMode, SessionError, SessionHandle};
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+/// Methods answered over SSE in `auto` mode: those that may send progress, logs or
+/// server-to-client requests before their result.
+const STREAMING_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+
+/// `POST /mcp`.
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<McpState>,
+) -> Result<HttpResponse, HttpError> {
+    headers::require_json_content_type(&req)?;
+    headers::require_post_accept(&req)?;
+    let header_version = headers::protocol_version(&req)?;
+    let session_id = headers::session_id(&req)?;
+    let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
+    let payload = Payload::from_value(value).map_err(HttpError::BadRequest)?;
+    tag(&req, |t| {
+        t.session.clone_from(&session_id);
+        t.mcp_method = Some(match &payload {
+            Payload::Batch(_) => "batch".to_owned(),
+            Payload::Single(m) => m.method().unwrap_or("response").to_owned(),
+        });
+    });
+
+    if let Payload::Single(Message::Request(r)) = &payload
+        && r.method == "initialize"
+    {
+        if session_id.is_some() {
+            return Err(HttpError::BadRequest(ErrorObject::invalid_request(
+                "initialize must be sent without an Mcp-Session-Id header",
+            )));
+        }
+        return initialize(&req, &state, r).await;
+    }
+    if payload.messages().iter().any(|m| m.method() == Some("initialize")) {
+        return Err(HttpError::BadRequest(ErrorObject::invalid_request(
+            "initialize must not be part of a JSON-RPC batch",
+        )));
+    }
+
+    let session_id = session_id.ok_or_else(|| {
+        HttpError::bad_request("Bad Request: Mcp-Session-Id header is required")
+    })?;
+    let handle = resolve(&state, &session_id).await?;
+    let batch = matches!(payload, Payload::Batch(_));
+    // Batches: only when the negotiated (or, header-less, default) version is 2025-03-26.
+    let batch_version = header_version.unwrap_or(handle.version()).min(handle.version());
+    if batch && !batch_version.allows_batches() {
+        return Err(HttpError::BadRequest(ErrorObject::invalid_request(format!(
+            "JSON-RPC batches are not supported in protocol version {}",
+            handle.version()
+        ))));
+    }
+    let messages = payload.into_messages();
+    let mode = reply_mode(state.settings.protocol.response_mode, &messages);
+    let prime = handle.version().sends_priming_event();
+    let reply = post_with_rehydration(&state, handle, &session_id, messages, mode).await?;
+    match reply {
+        PostReply::Accepted => Ok(HttpResponse::Accepted().finish()),
+        PostReply::Json(receivers) => {
+            let mut values = Vec::with_capacity(receivers.len());
+            for rx in receivers {
+                values.push(rx.await.map_err(|_| HttpError::Internal("request dropped without a reply".into()))?);
+            }
+            let body = if batch { Value::Array(values) } else { values.pop().unwrap_or(Value::Null) };
+            Ok(HttpResponse::Ok().json(body))
+        }
+        PostReply::Stream { stream, connection } => {
+            Ok(respond(
+                &req,
+                &state,
+                StreamRequest { session: session_id, stream, after: Some(0), prime, connection },
+            ))
+        }
+    }
+}
+
+fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
+    match mode {
+        ResponseMode::Json => ReplyMode::Json,
+        ResponseMode::Sse => ReplyMode::Sse,
+        ResponseMode::Auto => {
+            let streams = messages.iter().any(|m| match m {
+                Message::Request(r) => STREAMING_METHODS.contains(&r.method.as_str()),
+                _ => false,
+            });
+            if streams { ReplyMode::Sse } else { ReplyMode::Json }
+        }
+    }
+}
+
+async fn initialize(req: &HttpRequest, state: &McpState, r: &Request) -> Result<HttpResponse, HttpError> {
+    let requested = match parse_initialize(&r.params) {
+        Ok(v) => v,
+        Err(e) => return Ok(HttpResponse::Ok().json(error_value(Some(&r.id), &e))),
+    };
+    let version = ProtocolVersion::negotiate(requested);
+    let handle = state
+        .sessions
+        .create(NewSession {
+            version,
+            client_info: r.params.get("clientInfo").cloned().unwrap_or(Value::Null),
+            client_capabilities: r.params.get("capabilities").cloned().unwrap_or(Value::Null),
+            principal: None,
+        })
+        .await?;
+    tag(req, |t| t.session = Some(handle.id().to_owned()));
+    tracing::info!(session = handle.id(), version = %version, requested, "session created");
+    let result = state.sessions.server().initialize_result(version);
+    Ok(HttpResponse::Ok()
+        .insert_header((headers::SESSION_ID, handle.id()))
+        .json(response_value(&r.id, result)))
+}
+
+/// Finds the session (404 when unknown, expired, deleted or foreign).
+async fn resolve(state: &McpState, id: &str) -> Result<SessionHandle, HttpError> {
+    Ok(state.sessions.get(id, None).await?)
+}
+
+/// Posts to the session, rehydrating once if its actor stopped in between.
+async fn post_with_rehydration(
+    state: &McpState,
+    handle: SessionHandle,
+    id: &str,
+    messages: Vec<Message>,
+    mode: ReplyMode,
+) -> Result<PostReply, HttpError> {
+    match handle.post(messages.clone(), mode).await {
+        Err(SessionError::Gone) => Ok(resolve(state, id).await?.post(messages, mode).await?),
+        other => Ok(other?),
+    }
+}
+
+async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, HttpError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(HttpError::PayloadTooLarge(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| HttpError::bad_request(format!("Bad Request: could not read body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(HttpError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// `GET /mcp`: the standalone stream, or a resumed stream with `Last-Event-ID`.
+pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpResponse, HttpError> {
+    headers::require_get_accept(&req)?;
+    headers::protocol_version(&req)?;
+    let session_id = headers::require_session_id(&req)?;
+    let last = headers::last_event_id(&req)?;
+    tag(&req, |t| {
+        t.session = Some(session_id.clone());
+        t.mcp_method = Some("GET".into());
+        t.last_event_id = last.as_ref().map(ToString::to_string);
+    });
+    let handle = resolve(&state, &session_id).await?;
+    let (stream, after) = match last {
+        None => (STANDALONE_STREAM.to_owned(), None),
+        Some(id) => {
+            let info = state.sessions.events().stream_info(&session_id, &id.stream).await?;
+            match info {
+                Some(info) if id.seq > info.last_seq => {
+                    return Err(HttpError::bad_request("Bad Request: Last-Event-ID is ahead of its stream"));
+                }
+                None if id.stream != STANDALONE_STREAM => {
+                    return Err(HttpError::bad_request("Bad Request: Last-Event-ID refers to an unknown stream"));
+                }
+                _ => (id.stream, Some(id.seq)),
+            }
+        }
+    };
+    let connection = match handle.attach(&stream).await {
+        Err(SessionError::Gone) => resolve(&state, &session_id).await?.attach(&stream).await?,
+        other => other?,
+    };
+    let prime = handle.version().sends_priming_event();
+    Ok(respond(&req, &state, StreamRequest { session: session_id, stream, after, prime, connection }))
+}
+
+/// `DELETE /mcp`: ends the session.
+pub async fn delete(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpResponse, HttpError> {
+    headers::protocol_version(&req)?;
+    let session_id = headers::require_session_id(&req)?;
+    tag(&req, |t| {
+        t.session = Some(session_id.clone());
+        t.mcp_method = Some("DELETE".into());
+    });
+    let handle = resolve(&state, &session_id).await?;
+    match handle.terminate().await {
+        Err(SessionError::Gone) => resolve(&state, &session_id).await?.terminate().await?,
+        other => other?,
+    }
+    tracing::info!(session = %session_id, "session deleted");
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Any other method on the endpoint.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "GET, POST, DELETE, OPTIONS"))
+        .json(error_value(None, &ErrorObject::new(crate::protocol::jsonrpc::codes::SERVER_ERROR, "Method Not Allowed")))
+}

@@ -1,0 +1,47 @@
+//! The HTTP boundary (actix-web): routes, the shared [`McpState`], and the middleware stack.
+//!
+//! - [`mcp`]: POST/GET/DELETE on the MCP endpoint;
+//! - [`sse`]: SSE responses backed by session streams;
+//! - [`headers`]: typed transport headers; [`error`]: [`error::HttpError`] → status + JSON-RPC body;
+//! - [`origin`]: Origin validation and CORS; [`access_log`]: one line per request;
+//! - [`health`]: liveness and readiness probes.
+
+pub mod access_log;
+pub mod error;
+pub mod headers;
+pub mod health;
+pub mod mcp;
+pub mod origin;
+pub mod sse;
+
+use crate::config::Settings;
+use crate::session::SessionRegistry;
+use actix_web::middleware::from_fn;
+use actix_web::web;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// State shared by all handlers of all workers.
+pub struct McpState {
+    /// Sessions on this replica.
+    pub sessions: SessionRegistry,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Cancelled when the replica starts shutting down (SSE connections close with a retry hint).
+    pub shutdown: CancellationToken,
+}
+
+/// Registers the routes; `mcp_path` is the configured endpoint.
+pub fn configure(cfg: &mut web::ServiceConfig, mcp_path: &str, policy: origin::OriginPolicy) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::resource(mcp_path)
+                .app_data(web::Data::new(policy))
+                .wrap(from_fn(origin::guard))
+                .route(web::post().to(mcp::post))
+                .route(web::get().to(mcp::get))
+                .route(web::delete().to(mcp::delete))
+                .default_service(web::to(mcp::method_not_allowed)),
+        );
+}

@@ -1,0 +1,80 @@
+//! Turns a session stream into a `text/event-stream` response (actix-web-lab `Sse`): a `retry`
+//! hint first, the 2025-11-25 priming event when the session negotiated it, one `message` event
+//! per JSON-RPC message with its `<stream>-<seq>` id, keep-alive comments, and
+//! `X-Accel-Buffering: no` so proxies such as nginx do not buffer the stream.
+
+use crate::http::McpState;
+use crate::http::headers::SESSION_ID;
+use crate::session::Connection;
+use crate::session::stream::{Frame, ReaderOptions, spawn_reader};
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use actix_web_lab::sse::{Data, Event, Sse};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What to stream.
+pub struct StreamRequest {
+    /// Session id.
+    pub session: String,
+    /// Stream id.
+    pub stream: String,
+    /// Cursor: `None` = from the current end (fresh standalone stream).
+    pub after: Option<u64>,
+    /// Send the priming event.
+    pub prime: bool,
+    /// The connection attached to the session.
+    pub connection: Connection,
+}
+
+/// Builds the SSE response and starts the reader task behind it.
+pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpResponse {
+    let (tx, rx) = mpsc::channel::<Frame>(64);
+    let settings = &state.settings;
+    let options = ReaderOptions {
+        prime: s.prime,
+        max_connection: (settings.sse.max_connection_secs > 0)
+            .then(|| Duration::from_secs(settings.sse.max_connection_secs)),
+        batch: 256,
+    };
+    // The reader stops when the session ends the connection or the server shuts down.
+    let stop = CancellationToken::new();
+    let (ticket, shutdown, stop_watch) = (
+        s.connection.ticket.clone(),
+        state.shutdown.clone(),
+        stop.clone(),
+    );
+    tokio::spawn(async move {
+        tokio::select! {
+            () = ticket.cancelled() => {},
+            () = shutdown.cancelled() => {},
+            () = stop_watch.cancelled() => {},
+        }
+        stop_watch.cancel();
+    });
+    let guard = (s.connection.guard, stop.clone().drop_guard());
+    spawn_reader(
+        Arc::clone(state.sessions.events()),
+        Arc::from(s.session.as_str()),
+        s.stream,
+        s.after,
+        options,
+        stop,
+        tx,
+        guard,
+    );
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let Frame::Event { id, data } = rx.recv().await?;
+        let event: Event = Data::new(data.to_string()).id(id).into();
+        Some((event, rx))
+    });
+    Sse::from_infallible_stream(events)
+        .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))
+        .with_keep_alive(settings.keep_alive())
+        .customize()
+        .insert_header(("X-Accel-Buffering", "no"))
+        .insert_header((SESSION_ID, s.session))
+        .respond_to(req)
+        .map_into_boxed_body()
+}

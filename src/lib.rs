@@ -1,0 +1,22 @@
+//! mcp-hive: a horizontally scalable Streamable HTTP MCP server on actix-web.
+//!
+//! Layout, from the wire inwards:
+//! - [`http`]: the `/mcp` endpoint (POST, GET, DELETE), SSE responses, Origin and CORS checks,
+//!   access logs, health probes; maps every boundary error to an HTTP status and JSON-RPC body.
+//! - [`session`]: one actix actor per session, reached through a handle; SSE streams as logs.
+//! - [`protocol`]: JSON-RPC and MCP methods, free of HTTP and storage types.
+//! - [`registry`]: the library API for tools, resources, prompts and completions.
+//! - [`store`]: session records and event logs behind traits (embedded store; Redis next).
+//! - [`tools`]: the demo tools and the conformance-suite fixtures.
+//! - [`config`], [`telemetry`], [`startup`]: settings, logging, and the server lifecycle.
+
+pub mod config;
+pub mod http;
+pub mod principal;
+pub mod protocol;
+pub mod registry;
+pub mod session;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod tools;

@@ -1,0 +1,264 @@
+//! What a tool, resource or prompt handler sees of the request it serves: ids, the negotiated
+//! version, client capabilities, the principal, cancellation, and a [`ClientPeer`] through which
+//! it sends progress, log messages and server-to-client requests (sampling, elicitation, roots).
+//!
+//! The peer is a trait so the core stays free of HTTP and storage: the session actor implements
+//! it by appending to the request's SSE stream, a stateless lane can implement it differently.
+
+use crate::principal::Principal;
+use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::protocol::version::ProtocolVersion;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Syslog severities used by MCP logging (RFC 5424 §6.2.1; MCP `server/utilities/logging.mdx`),
+/// ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Detailed debugging information.
+    Debug,
+    /// General informational messages.
+    Info,
+    /// Normal but significant events.
+    Notice,
+    /// Warning conditions.
+    Warning,
+    /// Error conditions.
+    Error,
+    /// Critical conditions.
+    Critical,
+    /// Action must be taken immediately.
+    Alert,
+    /// System is unusable.
+    Emergency,
+}
+
+impl LogLevel {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+            LogLevel::Error => "error",
+            LogLevel::Critical => "critical",
+            LogLevel::Alert => "alert",
+            LogLevel::Emergency => "emergency",
+        }
+    }
+
+    /// Compact encoding for atomics.
+    pub fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// Inverse of [`LogLevel::to_u8`]; out-of-range values saturate to `Emergency`.
+    pub fn from_u8(v: u8) -> Self {
+        const ALL: [LogLevel; 8] = [
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Notice,
+            LogLevel::Warning,
+            LogLevel::Error,
+            LogLevel::Critical,
+            LogLevel::Alert,
+            LogLevel::Emergency,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(LogLevel::Emergency)
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = ErrorObject;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        serde_json::from_value(json!(s))
+            .map_err(|_| ErrorObject::invalid_params(format!("unknown log level {s:?}")))
+    }
+}
+
+/// Failure of a server-to-client interaction.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PeerError {
+    /// The client did not declare the capability this call needs.
+    #[error("the client did not declare the {0} capability")]
+    MissingCapability(&'static str),
+    /// The client answered with a JSON-RPC error.
+    #[error("the client answered with an error: {0}")]
+    Client(ErrorObject),
+    /// No answer arrived in time.
+    #[error("the client did not answer within {0} seconds")]
+    Timeout(u64),
+    /// The request or its session ended first.
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// The message could not be stored or delivered.
+    #[error("could not deliver the message: {0}")]
+    Delivery(String),
+}
+
+/// The channel from a running request back to the client.
+#[async_trait]
+pub trait ClientPeer: Send + Sync {
+    /// Sends a notification related to the current request.
+    async fn notify(&self, method: &str, params: Value) -> Result<(), PeerError>;
+    /// Sends a request to the client and waits for its answer.
+    async fn request(&self, method: &str, params: Value) -> Result<Value, PeerError>;
+    /// The minimum log level the client asked for (`logging/setLevel`).
+    fn log_level(&self) -> LogLevel;
+    /// Closes the connection carrying this request's stream without ending the stream
+    /// (2025-11-25 SSE polling); the client resumes with `Last-Event-ID`. No-op by default.
+    fn close_connection(&self) {}
+}
+
+/// Everything a handler knows about the request it serves.
+#[derive(Clone)]
+pub struct RequestContext {
+    /// The JSON-RPC id of the request.
+    pub request_id: RequestId,
+    /// The MCP session, in the session era.
+    pub session_id: Option<String>,
+    /// The negotiated protocol revision.
+    pub protocol_version: ProtocolVersion,
+    /// The client's declared capabilities from `initialize`.
+    pub client_capabilities: Arc<Value>,
+    /// The authenticated caller, when auth is on.
+    pub principal: Option<Principal>,
+    /// `params._meta.progressToken`, if the client asked for progress.
+    pub progress_token: Option<Value>,
+    /// Fires when the client cancels the request or the session ends.
+    pub cancellation: CancellationToken,
+    peer: Arc<dyn ClientPeer>,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request_id", &self.request_id)
+            .field("session_id", &self.session_id)
+            .field("protocol_version", &self.protocol_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    /// Builds a context; `params` is the request's params, from which the progress token is read.
+    pub fn new(
+        request_id: RequestId,
+        session_id: Option<String>,
+        protocol_version: ProtocolVersion,
+        client_capabilities: Arc<Value>,
+        principal: Option<Principal>,
+        params: &Value,
+        cancellation: CancellationToken,
+        peer: Arc<dyn ClientPeer>,
+    ) -> Self {
+        let progress_token = params
+            .pointer("/_meta/progressToken")
+            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+            .cloned();
+        Self {
+            request_id,
+            session_id,
+            protocol_version,
+            client_capabilities,
+            principal,
+            progress_token,
+            cancellation,
+            peer,
+        }
+    }
+
+    /// True once the request is cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancellation.is_cancelled()
+    }
+
+    /// Whether the client declared a capability (a top-level key of `capabilities`).
+    pub fn client_supports(&self, capability: &str) -> bool {
+        self.client_capabilities
+            .get(capability)
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Sends `notifications/progress` (`basic/utilities/progress.mdx`) when the client supplied
+    /// a progress token; a no-op otherwise. `progress` must increase between calls.
+    pub async fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<(), PeerError> {
+        let Some(token) = &self.progress_token else {
+            return Ok(());
+        };
+        let mut params = json!({"progressToken": token, "progress": progress});
+        if let Some(total) = total {
+            params["total"] = json!(total);
+        }
+        if let Some(message) = message {
+            params["message"] = json!(message);
+        }
+        self.peer.notify("notifications/progress", params).await
+    }
+
+    /// Sends `notifications/message` (`server/utilities/logging.mdx`) if `level` is at or above
+    /// the level the client set.
+    pub async fn log(
+        &self,
+        level: LogLevel,
+        logger: Option<&str>,
+        data: Value,
+    ) -> Result<(), PeerError> {
+        if level < self.peer.log_level() {
+            return Ok(());
+        }
+        let mut params = json!({"level": level.as_str(), "data": data});
+        if let Some(logger) = logger {
+            params["logger"] = json!(logger);
+        }
+        self.peer.notify("notifications/message", params).await
+    }
+
+    /// Closes the HTTP connection of this request's SSE stream (not the stream): the client
+    /// reconnects with `Last-Event-ID` and receives the rest (2025-11-25 "SSE polling").
+    pub fn close_sse_connection(&self) {
+        self.peer.close_connection();
+    }
+
+    /// Sends any notification related to this request.
+    pub async fn notify(&self, method: &str, params: Value) -> Result<(), PeerError> {
+        self.peer.notify(method, params).await
+    }
+
+    /// `sampling/createMessage` (`client/sampling.mdx`); needs the client's `sampling` capability.
+    pub async fn create_message(&self, params: Value) -> Result<Value, PeerError> {
+        self.require("sampling")?;
+        self.peer.request("sampling/createMessage", params).await
+    }
+
+    /// `elicitation/create` (2025-06-18+ `client/elicitation.mdx`); needs `elicitation`.
+    pub async fn elicit(&self, params: Value) -> Result<Value, PeerError> {
+        self.require("elicitation")?;
+        self.peer.request("elicitation/create", params).await
+    }
+
+    /// `roots/list` (`client/roots.mdx`); needs the client's `roots` capability.
+    pub async fn list_roots(&self) -> Result<Value, PeerError> {
+        self.require("roots")?;
+        self.peer.request("roots/list", json!({})).await
+    }
+
+    fn require(&self, capability: &'static str) -> Result<(), PeerError> {
+        if self.client_supports(capability) {
+            Ok(())
+        } else {
+            Err(PeerError::MissingCapability(capability))
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! [`SessionActor`]: one actix actor per live `Mcp-Session-Id` on this replica.
+//!
+//! It owns the session's state (negotiated version, client capabilities, log level and resource
+//! subscriptions through [`SessionShared`]), the requests in flight (for
+//! `notifications/cancelled`), the server-to-client requests awaiting answers, and the SSE
+//! connections attached to its streams (at most one per stream: a newer connection takes over,
+//! so every message reaches exactly one connection). Requests run as futures on the actor's
+//! context; their results go to a JSON reply or to the POST's SSE stream.
+//!
+//! The actor is a cache of the stored record: when idle it stops (hibernates) and the next
+//! request rehydrates a new one from the store, on this or any other replica.
+
+use crate::protocol::context::{LogLevel, RequestContext};
+use crate::protocol::jsonrpc::{
+    ErrorObject, Message, Notification, Request, RequestId, codes, error_value, notification_value,
+    response_value,
+};
+use crate::protocol::server::{Outcome, parse_set_level, parse_subscription};
+use crate::registry::ServerEvent;
+use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
+use crate::session::handle::{Connection, ConnectionGuard, PostReply, ReplyMode, SessionError};
+use crate::session::peer::{RequestPeer, SessionShared};
+use crate::session::registry::SessionDeps;
+use crate::session::stream::StreamWriter;
+use crate::store::SessionPatch;
+use actix::prelude::*;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// Immutable facts about a session, fixed at `initialize`.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    /// The session id.
+    pub id: Arc<str>,
+    /// Negotiated protocol revision.
+    pub version: crate::protocol::version::ProtocolVersion,
+    /// Client capabilities.
+    pub client_capabilities: Arc<Value>,
+    /// Creator.
+    pub principal: Option<crate::principal::Principal>,
+}
+
+/// The actor behind one session.
+pub struct SessionActor {
+    facts: SessionFacts,
+    generation: u64,
+    deps: Arc<SessionDeps>,
+    shared: Arc<SessionShared>,
+    /// Cancelled when the session ends: stops every request and connection.
+    ended: CancellationToken,
+    in_flight: HashMap<RequestId, CancellationToken>,
+    /// Attached connections by stream: (connection id, ticket).
+    connections: HashMap<String, (u64, CancellationToken)>,
+    next_connection: u64,
+    last_activity: Instant,
+    last_touch: Instant,
+}
+
+impl SessionActor {
+    pub(crate) fn new(
+        facts: SessionFacts,
+        generation: u64,
+        deps: Arc<SessionDeps>,
+        shared: Arc<SessionShared>,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            facts,
+            generation,
+            deps,
+            shared,
+            ended: CancellationToken::new(),
+            in_flight: HashMap::new(),
+            connections: HashMap::new(),
+            next_connection: 0,
+            last_activity: now,
+            last_touch: now,
+        }
+    }
+
+    fn writer(&self, stream: &str) -> StreamWriter {
+        StreamWriter::new(Arc::clone(&self.deps.events), Arc::clone(&self.facts.id), stream)
+    }
+
+    fn mark_active(&mut self, ctx: &mut Context<Self>) {
+        self.last_activity = Instant::now();
+        if self.last_touch.elapsed() >= self.deps.settings.touch_every {
+            self.touch(ctx);
+        }
+    }
+
+    fn touch(&mut self, ctx: &mut Context<Self>) {
+        self.last_touch = Instant::now();
+        let sessions = Arc::clone(&self.deps.sessions);
+        let id = Arc::clone(&self.facts.id);
+        ctx.spawn(
+            async move { sessions.touch_session(&id).await }
+                .into_actor(self)
+                .map(|res, act, ctx| match res {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::info!(session = %act.facts.id, "session gone from the store; ending actor");
+                        act.end(ctx);
+                    }
+                    Err(e) => tracing::warn!(session = %act.facts.id, error = %e, "could not refresh session TTL"),
+                }),
+        );
+    }
+
+    fn end(&mut self, ctx: &mut Context<Self>) {
+        self.ended.cancel();
+        for (_, (_, ticket)) in self.connections.drain() {
+            ticket.cancel();
+        }
+        ctx.stop();
+    }
+
+    fn attach(&mut self, ctx: &mut Context<Self>, stream: &str) -> Connection {
+        self.next_connection += 1;
+        let id = self.next_connection;
+        let ticket = self.ended.child_token();
+        if let Some((_, previous)) = self
+            .connections
+            .insert(stream.to_owned(), (id, ticket.clone()))
+        {
+            previous.cancel();
+        }
+        Connection {
+            ticket,
+            guard: ConnectionGuard::new(ctx.address(), stream.to_owned(), id),
+        }
+    }
+
+    fn handle_notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            "notifications/cancelled" => {
+                let Some(id) = n.params.get("requestId").and_then(RequestId::from_value) else {
+                    return;
+                };
+                if let Some(token) = self.in_flight.get(&id) {
+                    tracing::debug!(session = %self.facts.id, request = %id, "request cancelled by client");
+                    token.cancel();
+                }
+            }
+            "notifications/initialized" | "notifications/roots/list_changed" | "notifications/progress" => {}
+            other => tracing::debug!(session = %self.facts.id, method = other, "ignored notification"),
+        }
+    }
+
+    fn start_request(
+        &mut self,
+        ctx: &mut Context<Self>,
+        req: Request,
+        target: ReplyTarget,
+        related: StreamWriter,
+    ) {
+        if req.method == "initialize" {
+            let err = ErrorObject::invalid_request("the session is already initialized");
+            ctx.spawn(target.deliver(req.id.clone(), Outcome::Error(err)).into_actor(self));
+            return;
+        }
+        if self.in_flight.contains_key(&req.id) {
+            let err = ErrorObject::invalid_request(format!("request id {} is already in use", req.id));
+            ctx.spawn(target.deliver(req.id.clone(), Outcome::Error(err)).into_actor(self));
+            return;
+        }
+        let cancel = self.ended.child_token();
+        self.in_flight.insert(req.id.clone(), cancel.clone());
+        let peer = Arc::new(RequestPeer {
+            writer: related,
+            shared: Arc::clone(&self.shared),
+            cancellation: cancel.clone(),
+            actor: ctx.address(),
+        });
+        let rctx = RequestContext::new(
+            req.id.clone(),
+            Some(self.facts.id.to_string()),
+            self.facts.version,
+            Arc::clone(&self.facts.client_capabilities),
+            self.facts.principal.clone(),
+            &req.params,
+            cancel,
+            peer,
+        );
+        let deps = Arc::clone(&self.deps);
+        let shared = Arc::clone(&self.shared);
+        let session = Arc::clone(&self.facts.id);
+        let id = req.id.clone();
+        let fut = async move {
+            let outcome = run_request(&deps, &shared, &session, rctx, req).await;
+            target.deliver(id.clone(), outcome).await;
+            id
+        };
+        ctx.spawn(fut.into_actor(self).map(|id, act, ctx| {
+            act.in_flight.remove(&id);
+            act.mark_active(ctx);
+        }));
+    }
+}
+
+/// Runs one request: session-state methods here, everything else in the protocol core.
+async fn run_request(
+    deps: &SessionDeps,
+    shared: &SessionShared,
+    session: &str,
+    ctx: RequestContext,
+    req: Request,
+) -> Outcome {
+    let registry = &deps.server.registry;
+    match req.method.as_str() {
+        "logging/setLevel" => {
+            let level = match parse_set_level(&req.params) {
+                Ok(l) => l,
+                Err(e) => return Outcome::Error(e),
+            };
+            let patch = SessionPatch::LogLevel(level.as_str().to_owned());
+            match deps.sessions.update_session(session, &patch).await {
+                Ok(()) => {
+                    shared.log_level.store(level.to_u8(), Ordering::Relaxed);
+                    Outcome::Result(json!({}))
+                }
+                Err(e) => Outcome::Error(ErrorObject::internal(e)),
+            }
+        }
+        "resources/subscribe" | "resources/unsubscribe" => {
+            let uri = match parse_subscription(registry, &req.params) {
+                Ok(u) => u,
+                Err(e) => return Outcome::Error(e),
+            };
+            let subscribe = req.method == "resources/subscribe";
+            let patch = if subscribe {
+                SessionPatch::Subscribe(uri.clone())
+            } else {
+                SessionPatch::Unsubscribe(uri.clone())
+            };
+            match deps.sessions.update_session(session, &patch).await {
+                Ok(()) => {
+                    let mut subs = shared.subscriptions.lock();
+                    if subscribe {
+                        subs.insert(uri);
+                    } else {
+                        subs.remove(&uri);
+                    }
+                    Outcome::Result(json!({}))
+                }
+                Err(e) => Outcome::Error(ErrorObject::internal(e)),
+            }
+        }
+        _ => deps.server.handle(ctx, &req.method, req.params).await,
+    }
+}
+
+/// Where a request's response goes.
+pub(crate) enum ReplyTarget {
+    /// A JSON reply awaited by the HTTP handler.
+    Json(oneshot::Sender<Value>),
+    /// The POST's SSE stream; closed after the last response of the POST.
+    Stream(Arc<PostStream>),
+}
+
+/// An SSE stream opened by one POST, shared by the requests of that POST.
+pub(crate) struct PostStream {
+    pub(crate) writer: StreamWriter,
+    pub(crate) remaining: AtomicUsize,
+}
+
+impl ReplyTarget {
+    async fn deliver(self, id: RequestId, outcome: Outcome) {
+        let id = &id;
+        let value = match outcome {
+            Outcome::Result(v) => Some(response_value(id, v)),
+            Outcome::Error(e) => Some(error_value(Some(id), &e)),
+            Outcome::Cancelled => None,
+        };
+        match self {
+            ReplyTarget::Json(tx) => {
+                let value = value.unwrap_or_else(|| {
+                    error_value(Some(id), &ErrorObject::new(codes::REQUEST_CANCELLED, "Request cancelled"))
+                });
+                let _ = tx.send(value);
+            }
+            ReplyTarget::Stream(post) => {
+                if let Some(value) = value
+                    && let Err(e) = post.writer.send(&value).await
+                {
+                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not store response");
+                }
+                if post.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+                    && let Err(e) = post.writer.close().await
+                {
+                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not close stream");
+                }
+            }
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(256);
+        let rx = self.deps.server.registry.subscribe();
+        let events = futures_util::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => return Some((ev, rx)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        ctx.add_stream(events);
+        let period = self.deps.settings.idle_check;
+        ctx.run_interval(period, |act, ctx| {
+            let busy = !act.in_flight.is_empty()
+                || !act.connections.is_empty()
+                || !act.shared.pending.lock().is_empty();
+            if busy {
+                act.last_activity = Instant::now();
+                if act.last_touch.elapsed() >= act.deps.settings.touch_every {
+                    act.touch(ctx);
+                }
+            } else if act.last_activity.elapsed() >= act.deps.settings.actor_idle {
+                tracing::debug!(session = %act.facts.id, "session actor idle; hibernating");
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.ended.cancel();
+        self.deps.forget(&self.facts.id, self.generation);
+    }
+}
+
+impl StreamHandler<ServerEvent> for SessionActor {
+    fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
+        let message = match event {
+            ServerEvent::ToolsChanged => notification_value("notifications/tools/list_changed", Value::Null),
+            ServerEvent::PromptsChanged => notification_value("notifications/prompts/list_changed", Value::Null),
+            ServerEvent::ResourcesChanged => {
+                notification_value("notifications/resources/list_changed", Value::Null)
+            }
+            ServerEvent::ResourceUpdated(uri) => {
+                if !self.shared.subscriptions.lock().contains(&uri) {
+                    return;
+                }
+                notification_value("notifications/resources/updated", json!({"uri": uri}))
+            }
+        };
+        let writer = self.writer(STANDALONE_STREAM);
+        ctx.spawn(
+            async move {
+                if let Err(e) = writer.send(&message).await {
+                    tracing::debug!(error = %e, "could not store notification");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+/// Deliver the messages of one POST.
+#[derive(Message)]
+#[rtype(result = "Result<PostReply, SessionError>")]
+pub struct Post {
+    /// The decoded messages, in order.
+    pub messages: Vec<Message>,
+    /// JSON or SSE for the responses.
+    pub mode: ReplyMode,
+}
+
+impl Handler<Post> for SessionActor {
+    type Result = Result<PostReply, SessionError>;
+
+    fn handle(&mut self, msg: Post, ctx: &mut Self::Context) -> Self::Result {
+        if self.ended.is_cancelled() {
+            return Err(SessionError::Gone);
+        }
+        self.mark_active(ctx);
+        let requests = msg.messages.iter().filter(|m| m.is_request()).count();
+        let mut json_replies = Vec::new();
+        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse).then(|| {
+            Arc::new(PostStream {
+                writer: self.writer(&new_stream_id()),
+                remaining: AtomicUsize::new(requests),
+            })
+        });
+        let standalone = self.writer(STANDALONE_STREAM);
+        for message in msg.messages {
+            match message {
+                Message::Request(req) => {
+                    let (target, related) = match &post_stream {
+                        Some(ps) => (ReplyTarget::Stream(Arc::clone(ps)), ps.writer.clone()),
+                        None => {
+                            let (tx, rx) = oneshot::channel();
+                            json_replies.push(rx);
+                            (ReplyTarget::Json(tx), standalone.clone())
+                        }
+                    };
+                    self.start_request(ctx, req, target, related);
+                }
+                Message::Notification(n) => self.handle_notification(n),
+                Message::Response(r) => {
+                    if !self.shared.resolve(&r.id, Ok(r.result)) {
+                        tracing::debug!(session = %self.facts.id, id = %r.id, "response to no pending request");
+                    }
+                }
+                Message::Error(e) => {
+                    let resolved = e
+                        .id
+                        .as_ref()
+                        .is_some_and(|id| self.shared.resolve(id, Err(e.error.clone())));
+                    if !resolved {
+                        tracing::debug!(session = %self.facts.id, "error response to no pending request");
+                    }
+                }
+            }
+        }
+        Ok(match post_stream {
+            Some(ps) => {
+                let stream = ps.writer.stream().to_owned();
+                let connection = self.attach(ctx, &stream);
+                PostReply::Stream { stream, connection }
+            }
+            None if requests > 0 => PostReply::Json(json_replies),
+            None => PostReply::Accepted,
+        })
+    }
+}
+
+/// Attach a new connection to a stream (GET: the standalone stream or a resumed one).
+#[derive(Message)]
+#[rtype(result = "Result<Connection, SessionError>")]
+pub struct Attach {
+    /// The stream id.
+    pub stream: String,
+}
+
+impl Handler<Attach> for SessionActor {
+    type Result = Result<Connection, SessionError>;
+    fn handle(&mut self, msg: Attach, ctx: &mut Self::Context) -> Self::Result {
+        if self.ended.is_cancelled() {
+            return Err(SessionError::Gone);
+        }
+        self.mark_active(ctx);
+        Ok(self.attach(ctx, &msg.stream))
+    }
+}
+
+/// A connection ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    pub(crate) stream: String,
+    pub(crate) id: u64,
+}
+
+impl Handler<Detach> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Detach, _ctx: &mut Self::Context) {
+        if self.connections.get(&msg.stream).is_some_and(|(id, _)| *id == msg.id) {
+            self.connections.remove(&msg.stream);
+        }
+        self.last_activity = Instant::now();
+    }
+}
+
+/// Close the connection attached to a stream, keeping the stream (SSE polling).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DropConnection {
+    pub(crate) stream: String,
+}
+
+impl Handler<DropConnection> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: DropConnection, _ctx: &mut Self::Context) {
+        if let Some((_, ticket)) = self.connections.remove(&msg.stream) {
+            ticket.cancel();
+        }
+    }
+}
+
+/// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
+#[derive(Message)]
+#[rtype(result = "Result<(), SessionError>")]
+pub struct Terminate;
+
+impl Handler<Terminate> for SessionActor {
+    type Result = ResponseActFuture<Self, Result<(), SessionError>>;
+    fn handle(&mut self, _msg: Terminate, ctx: &mut Self::Context) -> Self::Result {
+        let sessions = Arc::clone(&self.deps.sessions);
+        let id = Arc::clone(&self.facts.id);
+        self.ended.cancel();
+        for (_, (_, ticket)) in self.connections.drain() {
+            ticket.cancel();
+        }
+        let _ = ctx;
+        Box::pin(
+            async move { sessions.delete_session(&id).await }
+                .into_actor(self)
+                .map(|res, _act, ctx| {
+                    ctx.stop();
+                    res.map(|_| ()).map_err(SessionError::Store)
+                }),
+        )
+    }
+}
+
+/// The default log level for new sessions.
+pub fn default_log_level(s: &str) -> LogLevel {
+    s.parse().unwrap_or(LogLevel::Info)
+}

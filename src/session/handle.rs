@@ -1,0 +1,143 @@
+//! [`SessionHandle`]: the only way route handlers talk to a session actor.
+//!
+//! It hides `actix::Addr` and the actor's message types, turns mailbox failures into
+//! [`SessionError::Gone`] (the caller re-resolves the session, which rehydrates a new actor),
+//! and carries the immutable session facts the transport needs (version, principal).
+
+use crate::principal::Principal;
+use crate::protocol::jsonrpc::Message;
+use crate::protocol::version::ProtocolVersion;
+use crate::session::actor::{Attach, Detach, Post, SessionActor, SessionFacts, Terminate};
+use crate::store::StoreError;
+use actix::Addr;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// Session-level failures, mapped to HTTP by the transport.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    /// Unknown, expired, deleted, or owned by another principal (HTTP 404).
+    #[error("session not found")]
+    NotFound,
+    /// The actor stopped while the request was on its way; resolve the session again.
+    #[error("session actor stopped")]
+    Gone,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How the responses of a POST are returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// One `application/json` body.
+    Json,
+    /// A `text/event-stream` carrying related messages and then the responses.
+    Sse,
+}
+
+/// What the session did with a POST.
+pub enum PostReply {
+    /// Only notifications and responses: HTTP 202.
+    Accepted,
+    /// JSON replies, one per request, in order.
+    Json(Vec<oneshot::Receiver<Value>>),
+    /// An SSE stream was opened for the responses; `connection` is attached to it.
+    Stream {
+        /// The new stream's id.
+        stream: String,
+        /// The attached connection.
+        connection: Connection,
+    },
+}
+
+/// A connection attached to a stream. Cancelling `ticket` (DELETE, takeover, shutdown) ends the
+/// connection; dropping `guard` detaches it from the session.
+pub struct Connection {
+    /// Fires when the connection must end.
+    pub ticket: CancellationToken,
+    /// Detaches on drop.
+    pub guard: ConnectionGuard,
+}
+
+/// Detaches a connection from its session when dropped.
+pub struct ConnectionGuard {
+    addr: Addr<SessionActor>,
+    stream: String,
+    id: u64,
+}
+
+impl ConnectionGuard {
+    pub(crate) fn new(addr: Addr<SessionActor>, stream: String, id: u64) -> Self {
+        Self { addr, stream, id }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.addr.do_send(Detach {
+            stream: std::mem::take(&mut self.stream),
+            id: self.id,
+        });
+    }
+}
+
+/// A reference to a live session actor.
+#[derive(Clone)]
+pub struct SessionHandle {
+    facts: SessionFacts,
+    addr: Addr<SessionActor>,
+}
+
+impl SessionHandle {
+    pub(crate) fn new(facts: SessionFacts, addr: Addr<SessionActor>) -> Self {
+        Self { facts, addr }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.facts.id
+    }
+
+    /// The negotiated protocol revision.
+    pub fn version(&self) -> ProtocolVersion {
+        self.facts.version
+    }
+
+    /// The principal that created the session.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.facts.principal.as_ref()
+    }
+
+    /// Whether the actor is still running.
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+
+    /// Delivers the messages of one POST.
+    pub async fn post(&self, messages: Vec<Message>, mode: ReplyMode) -> Result<PostReply, SessionError> {
+        self.addr
+            .send(Post { messages, mode })
+            .await
+            .map_err(|_| SessionError::Gone)?
+    }
+
+    /// Attaches a connection to a stream.
+    pub async fn attach(&self, stream: &str) -> Result<Connection, SessionError> {
+        self.addr
+            .send(Attach {
+                stream: stream.to_owned(),
+            })
+            .await
+            .map_err(|_| SessionError::Gone)?
+    }
+
+    /// Ends the session and deletes its stored state.
+    pub async fn terminate(&self) -> Result<(), SessionError> {
+        self.addr
+            .send(Terminate)
+            .await
+            .map_err(|_| SessionError::Gone)?
+    }
+}

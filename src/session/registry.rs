@@ -1,0 +1,214 @@
+//! [`SessionRegistry`]: creates sessions at `initialize`, finds the live actor of a session id on
+//! this replica, and rehydrates one from the store when there is none (after hibernation, or
+//! when another replica created the session).
+//!
+//! Session ids are 128 random bits from the OS CSPRNG, hex-encoded (32 visible ASCII
+//! characters), as 2025-11-25 `basic/transports.mdx` "Session Management" requires. A session
+//! presented by a principal other than its creator is reported exactly like an unknown one.
+
+use crate::principal::Principal;
+use crate::protocol::context::LogLevel;
+use crate::protocol::server::McpServer;
+use crate::protocol::version::ProtocolVersion;
+use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
+use crate::session::handle::{SessionError, SessionHandle};
+use crate::session::peer::SessionShared;
+use crate::store::{EventStore, SessionRecord, SessionStore, record::now_ms};
+use actix::{Actor, Addr};
+use parking_lot::Mutex;
+use rand::Rng;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Timings of session actors.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Idle time after which an actor hibernates.
+    pub actor_idle: Duration,
+    /// How often actors check for idleness.
+    pub idle_check: Duration,
+    /// Minimum time between TTL refreshes of an active session.
+    pub touch_every: Duration,
+    /// How long a server-to-client request waits for the answer.
+    pub request_timeout: Duration,
+    /// Log level of new sessions.
+    pub default_log_level: LogLevel,
+}
+
+/// What every session actor on this replica shares.
+pub struct SessionDeps {
+    /// The protocol core.
+    pub server: McpServer,
+    /// Session records.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Event logs.
+    pub events: Arc<dyn EventStore>,
+    /// Timings.
+    pub settings: SessionSettings,
+    live: Mutex<HashMap<String, (u64, SessionHandle)>>,
+}
+
+impl SessionDeps {
+    /// Removes a stopped actor from the live table (only if it is still the registered one).
+    pub(crate) fn forget(&self, id: &str, generation: u64) {
+        let mut live = self.live.lock();
+        if live.get(id).is_some_and(|(g, _)| *g == generation) {
+            live.remove(id);
+        }
+    }
+}
+
+/// What `initialize` brought.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Negotiated version.
+    pub version: ProtocolVersion,
+    /// `clientInfo`.
+    pub client_info: Value,
+    /// `capabilities`.
+    pub client_capabilities: Value,
+    /// The authenticated caller.
+    pub principal: Option<Principal>,
+}
+
+/// Creates, finds and rehydrates session actors.
+#[derive(Clone)]
+pub struct SessionRegistry {
+    deps: Arc<SessionDeps>,
+    generation: Arc<AtomicU64>,
+}
+
+impl SessionRegistry {
+    /// A registry over the given core and stores.
+    pub fn new(
+        server: McpServer,
+        sessions: Arc<dyn SessionStore>,
+        events: Arc<dyn EventStore>,
+        settings: SessionSettings,
+    ) -> Self {
+        Self {
+            deps: Arc::new(SessionDeps {
+                server,
+                sessions,
+                events,
+                settings,
+                live: Mutex::new(HashMap::new()),
+            }),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The protocol core.
+    pub fn server(&self) -> &McpServer {
+        &self.deps.server
+    }
+
+    /// The event store (for SSE readers).
+    pub fn events(&self) -> &Arc<dyn EventStore> {
+        &self.deps.events
+    }
+
+    /// The session store.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.deps.sessions
+    }
+
+    /// Number of live actors on this replica.
+    pub fn live_actors(&self) -> usize {
+        self.deps.live.lock().len()
+    }
+
+    /// Creates a session: stores its record and starts its actor.
+    pub async fn create(&self, new: NewSession) -> Result<SessionHandle, SessionError> {
+        let record = SessionRecord {
+            id: mint_session_id(),
+            protocol_version: new.version.as_str().to_owned(),
+            client_info: new.client_info,
+            client_capabilities: new.client_capabilities,
+            log_level: self.deps.settings.default_log_level.as_str().to_owned(),
+            subscriptions: Default::default(),
+            principal: new.principal,
+            created_at_ms: now_ms(),
+        };
+        self.deps.sessions.create_session(&record).await?;
+        Ok(self.start(record))
+    }
+
+    /// Finds the session, rehydrating its actor if needed; `NotFound` when it does not exist or
+    /// belongs to another principal.
+    pub async fn get(&self, id: &str, principal: Option<&Principal>) -> Result<SessionHandle, SessionError> {
+        if !is_valid_session_id(id) {
+            return Err(SessionError::NotFound);
+        }
+        let live = self.deps.live.lock().get(id).map(|(_, h)| h.clone());
+        let handle = match live {
+            Some(h) if h.is_alive() => h,
+            _ => {
+                let record = self
+                    .deps
+                    .sessions
+                    .load_session(id)
+                    .await?
+                    .ok_or(SessionError::NotFound)?;
+                self.start(record)
+            }
+        };
+        if !same_principal(handle.principal(), principal) {
+            return Err(SessionError::NotFound);
+        }
+        Ok(handle)
+    }
+
+    fn start(&self, record: SessionRecord) -> SessionHandle {
+        let mut live = self.deps.live.lock();
+        if let Some((_, h)) = live.get(&record.id)
+            && h.is_alive()
+        {
+            return h.clone();
+        }
+        let version = record
+            .protocol_version
+            .parse()
+            .unwrap_or(ProtocolVersion::HEADERLESS_DEFAULT);
+        let facts = SessionFacts {
+            id: Arc::from(record.id.as_str()),
+            version,
+            client_capabilities: Arc::new(record.client_capabilities),
+            principal: record.principal,
+        };
+        let shared = Arc::new(SessionShared::new(
+            default_log_level(&record.log_level),
+            record.subscriptions,
+            self.deps.settings.request_timeout,
+        ));
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let actor = SessionActor::new(facts.clone(), generation, Arc::clone(&self.deps), shared);
+        let addr: Addr<SessionActor> = actor.start();
+        let handle = SessionHandle::new(facts, addr);
+        live.insert(record.id, (generation, handle.clone()));
+        handle
+    }
+}
+
+fn same_principal(owner: Option<&Principal>, caller: Option<&Principal>) -> bool {
+    match (owner, caller) {
+        (None, _) => true,
+        (Some(o), Some(c)) => o.binding_key() == c.binding_key(),
+        (Some(_), None) => false,
+    }
+}
+
+/// A new session id: 128 bits from the OS CSPRNG as 32 lowercase hex characters.
+pub fn mint_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a client-supplied session id is syntactically acceptable (visible ASCII, bounded).
+pub fn is_valid_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}

@@ -1,0 +1,163 @@
+//! SSE streams as durable logs: [`StreamWriter`] appends messages to a stream's event log, and
+//! [`spawn_reader`] serves one HTTP connection by replaying the log after a cursor and then
+//! following it.
+//!
+//! Every SSE connection, fresh or resumed, is just a reader of a log: an event exists in the
+//! store before any socket sees it, so a client that loses its connection resumes with
+//! `Last-Event-ID` and gets exactly what it missed, on any replica. A reader ends when its
+//! stream is closed and drained, when its connection ticket is cancelled (DELETE, a newer GET
+//! taking over the standalone stream, shutdown), when its maximum connection time is reached
+//! (2025-11-25 SSE polling: the client reconnects after `retry`), when the session disappears
+//! from the store, or when the client goes away.
+
+use crate::session::event_id::EventId;
+use crate::store::{EventStore, StoreError};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Appends JSON-RPC messages to one stream of one session.
+#[derive(Clone)]
+pub struct StreamWriter {
+    events: Arc<dyn EventStore>,
+    session: Arc<str>,
+    stream: Arc<str>,
+}
+
+impl StreamWriter {
+    /// A writer for `stream` of `session`.
+    pub fn new(events: Arc<dyn EventStore>, session: Arc<str>, stream: &str) -> Self {
+        Self {
+            events,
+            session,
+            stream: Arc::from(stream),
+        }
+    }
+
+    /// The stream id.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// Stores one message; returns its sequence number.
+    pub async fn send(&self, message: &Value) -> Result<u64, StoreError> {
+        let data: Arc<str> = Arc::from(message.to_string());
+        self.events.append(&self.session, &self.stream, data).await
+    }
+
+    /// Ends the stream after its last message.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.events.close_stream(&self.session, &self.stream).await
+    }
+}
+
+/// One frame of an SSE connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// An event with an id and a JSON payload (empty for the priming event).
+    Event {
+        /// `<stream>-<seq>`.
+        id: String,
+        /// The payload.
+        data: Arc<str>,
+    },
+}
+
+/// How a reader behaves.
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// Send a priming event (id = starting cursor, empty data) first (2025-11-25).
+    pub prime: bool,
+    /// Close the connection (not the stream) after this long; `None` keeps it open.
+    pub max_connection: Option<Duration>,
+    /// Events fetched per store read.
+    pub batch: usize,
+}
+
+/// Starts a task that feeds `tx` with the events of `stream` after `after`.
+///
+/// `after = None` starts at the current end of the log (a fresh standalone stream). The task
+/// stops on any of the conditions in the module docs; dropping `guard` with it tells the
+/// session that the connection is gone.
+pub fn spawn_reader<G: Send + 'static>(
+    events: Arc<dyn EventStore>,
+    session: Arc<str>,
+    stream: String,
+    after: Option<u64>,
+    options: ReaderOptions,
+    ticket: CancellationToken,
+    tx: mpsc::Sender<Frame>,
+    guard: G,
+) {
+    tokio::spawn(async move {
+        let _guard = guard;
+        if let Err(e) = run_reader(&*events, &session, &stream, after, &options, &ticket, &tx).await {
+            tracing::warn!(session = %session, stream = %stream, error = %e, "SSE reader stopped");
+        }
+    });
+}
+
+async fn run_reader(
+    events: &dyn EventStore,
+    session: &str,
+    stream: &str,
+    after: Option<u64>,
+    options: &ReaderOptions,
+    ticket: &CancellationToken,
+    tx: &mpsc::Sender<Frame>,
+) -> Result<(), StoreError> {
+    let deadline = options
+        .max_connection
+        .map(|d| tokio::time::Instant::now() + d);
+    let mut watch = events.watch(session, stream)?;
+    let mut cursor = match after {
+        Some(c) => c,
+        None => events
+            .stream_info(session, stream)
+            .await?
+            .map_or(0, |i| i.last_seq),
+    };
+    if options.prime {
+        let id = EventId::new(stream, cursor).to_string();
+        if tx.send(Frame::Event { id, data: Arc::from("") }).await.is_err() {
+            return Ok(());
+        }
+    }
+    loop {
+        watch.borrow_and_update();
+        let batch = events
+            .read_after(session, stream, cursor, options.batch.max(1))
+            .await?;
+        let full = batch.events.len() >= options.batch.max(1);
+        for event in batch.events {
+            cursor = event.seq;
+            let frame = Frame::Event {
+                id: EventId::new(stream, event.seq).to_string(),
+                data: event.data,
+            };
+            if tx.send(frame).await.is_err() {
+                return Ok(());
+            }
+        }
+        if batch.closed {
+            return Ok(());
+        }
+        if full {
+            continue;
+        }
+        let sleep_until = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = watch.changed() => if changed.is_err() { return Ok(()) },
+            () = ticket.cancelled() => return Ok(()),
+            () = sleep_until => return Ok(()),
+            () = tx.closed() => return Ok(()),
+        }
+    }
+}

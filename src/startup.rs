@@ -1,0 +1,164 @@
+//! Server lifecycle: bind the listener first (so port 0 works and the bound port is known),
+//! build stores, registry and session registry, run actix-web, and shut down gracefully.
+//!
+//! Shutdown (SIGTERM or SIGINT): the replica turns not-ready, every SSE connection is closed at
+//! once (clients got a `retry` hint and resume with `Last-Event-ID`), the listener stops
+//! accepting, and in-flight requests get `shutdown_timeout_secs` to finish. Open SSE streams
+//! therefore never hold the process hostage.
+
+use crate::config::Settings;
+use crate::http::{self, McpState, origin::OriginPolicy};
+use crate::protocol::server::{McpServer, ServerInfo};
+use crate::registry::Registry;
+use crate::session::{SessionRegistry, SessionSettings};
+use crate::store::memory::{MemoryStore, MemoryStoreConfig};
+use crate::store::{EventStore, SessionStore};
+use crate::tools;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    shutdown: CancellationToken,
+}
+
+/// Builds the registry with the demo tools (and the conformance fixtures when enabled).
+pub fn default_registry(settings: &Settings) -> anyhow::Result<Registry> {
+    let registry = Registry::new();
+    tools::demo::register(&registry)?;
+    if settings.protocol.conformance_fixtures {
+        tools::conformance::register(&registry)?;
+    }
+    Ok(registry)
+}
+
+impl Application {
+    /// Binds the listener and prepares the server; must run inside an actix system.
+    pub fn build(settings: Settings, registry: Registry) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot bind {}:{} (HOST/PORT): {e}",
+                    settings.server.host,
+                    settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let store = MemoryStore::new(MemoryStoreConfig {
+            session_ttl: Duration::from_secs(settings.session.idle_timeout_secs),
+            max_sessions: settings.session.max_sessions,
+            event_max_len: settings.sse.event_log_max_len,
+            event_max_age: Duration::from_secs(settings.sse.event_log_max_age_secs),
+        });
+        store.spawn_sweeper(Duration::from_secs(30));
+        let sessions: Arc<dyn SessionStore> = store.clone();
+        let events: Arc<dyn EventStore> = store;
+
+        tools::demo::spawn_clock(registry.clone(), Duration::from_secs(1));
+        let info = ServerInfo {
+            instructions: (!settings.protocol.instructions.is_empty())
+                .then(|| settings.protocol.instructions.clone()),
+            ..ServerInfo::default()
+        };
+        let core = McpServer::new(registry, info, settings.protocol.page_size);
+        let idle = Duration::from_secs(settings.session.actor_idle_secs);
+        let session_settings = SessionSettings {
+            actor_idle: idle,
+            idle_check: (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+            touch_every: Duration::from_secs((settings.session.idle_timeout_secs / 10).clamp(1, 60)),
+            request_timeout: Duration::from_secs(settings.session.request_timeout_secs),
+            default_log_level: crate::session::actor::default_log_level(&settings.session.default_log_level),
+        };
+        let registry = SessionRegistry::new(core, sessions, events, session_settings);
+        let shutdown = CancellationToken::new();
+        let policy = OriginPolicy::new(&settings.security);
+        let settings = Arc::new(settings);
+        let state = web::Data::new(McpState {
+            sessions: registry,
+            settings: Arc::clone(&settings),
+            shutdown: shutdown.clone(),
+        });
+        let mcp_path = settings.server.mcp_path.clone();
+        let mut server = HttpServer::new(move || {
+            let policy = policy.clone();
+            let path = mcp_path.clone();
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(http::access_log::log))
+                .configure(move |cfg| http::configure(cfg, &path, policy))
+        })
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .on_connect(|conn, _ext| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            port,
+            shutdown,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Cancelled when shutdown begins.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs until stopped by SIGTERM/SIGINT (or a [`ServerHandle`]).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown signal received: closing SSE connections and draining");
+            shutdown.cancel();
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,299 @@
+//! The embedded in-process store: session records and event logs in one mutex-protected map.
+//!
+//! It is the default when no `REDIS_URL` is configured and serves exactly one replica. It
+//! honours the same contract as the Redis store: idle expiry that slides with `touch`, a cap
+//! on live sessions, event logs trimmed by length and age, and wake-ups for readers. Deleting
+//! or expiring a session drops its watch senders, which ends every reader of its streams.
+
+use super::{
+    EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
+    StreamInfo, StreamWatch,
+};
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Limits of the embedded store.
+#[derive(Debug, Clone)]
+pub struct MemoryStoreConfig {
+    /// Idle time after which a session expires.
+    pub session_ttl: Duration,
+    /// Maximum number of live sessions; 0 means unlimited.
+    pub max_sessions: usize,
+    /// Maximum events kept per stream.
+    pub event_max_len: usize,
+    /// Maximum age of kept events.
+    pub event_max_age: Duration,
+}
+
+struct StreamLog {
+    events: VecDeque<(u64, Arc<str>, Instant)>,
+    last_seq: u64,
+    closed: bool,
+    wake: watch::Sender<u64>,
+}
+
+impl StreamLog {
+    fn new() -> Self {
+        Self {
+            events: VecDeque::new(),
+            last_seq: 0,
+            closed: false,
+            wake: watch::channel(0).0,
+        }
+    }
+}
+
+struct Entry {
+    record: SessionRecord,
+    expires_at: Instant,
+    streams: HashMap<String, StreamLog>,
+}
+
+/// In-process [`SessionStore`] + [`EventStore`].
+pub struct MemoryStore {
+    config: MemoryStoreConfig,
+    sessions: Mutex<HashMap<String, Entry>>,
+}
+
+impl MemoryStore {
+    /// A new empty store; call [`MemoryStore::spawn_sweeper`] to purge expired sessions.
+    pub fn new(config: MemoryStoreConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts a background task that purges expired sessions every `period` (on the current
+    /// Tokio runtime); it stops when the store is dropped.
+    pub fn spawn_sweeper(self: &Arc<Self>, period: Duration) {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(store) = weak.upgrade() else { break };
+                store.sweep();
+            }
+        });
+    }
+
+    /// Removes expired sessions and events older than the configured age.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let max_age = self.config.event_max_age;
+        let mut map = self.sessions.lock();
+        map.retain(|_, e| e.expires_at > now);
+        for entry in map.values_mut() {
+            for log in entry.streams.values_mut() {
+                trim_age(log, now, max_age);
+            }
+        }
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        let now = Instant::now();
+        self.sessions
+            .lock()
+            .values()
+            .filter(|e| e.expires_at > now)
+            .count()
+    }
+
+    /// Whether the store holds no live session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn with_live<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Entry) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut map = self.sessions.lock();
+        let now = Instant::now();
+        match map.get_mut(id) {
+            Some(e) if e.expires_at > now => f(e),
+            Some(_) => {
+                map.remove(id);
+                Err(StoreError::NotFound)
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
+fn trim_age(log: &mut StreamLog, now: Instant, max_age: Duration) {
+    while let Some((_, _, at)) = log.events.front() {
+        if now.duration_since(*at) > max_age {
+            log.events.pop_front();
+        } else {
+            break;
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let mut map = self.sessions.lock();
+        let now = Instant::now();
+        if map.get(&record.id).is_some_and(|e| e.expires_at > now) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if self.config.max_sessions > 0 {
+            map.retain(|_, e| e.expires_at > now);
+            if map.len() >= self.config.max_sessions {
+                return Err(StoreError::Full(self.config.max_sessions));
+            }
+        }
+        map.insert(
+            record.id.clone(),
+            Entry {
+                record: record.clone(),
+                expires_at: now + self.config.session_ttl,
+                streams: HashMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn load_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        match self.with_live(id, |e| Ok(e.record.clone())) {
+            Ok(r) => Ok(Some(r)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn update_session(&self, id: &str, patch: &SessionPatch) -> Result<(), StoreError> {
+        let ttl = self.config.session_ttl;
+        self.with_live(id, |e| {
+            e.record.apply(patch);
+            e.expires_at = Instant::now() + ttl;
+            Ok(())
+        })
+    }
+
+    async fn touch_session(&self, id: &str) -> Result<bool, StoreError> {
+        let ttl = self.config.session_ttl;
+        match self.with_live(id, |e| {
+            e.expires_at = Instant::now() + ttl;
+            Ok(())
+        }) {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .sessions
+            .lock()
+            .remove(id)
+            .is_some_and(|e| e.expires_at > now))
+    }
+
+    async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .sessions
+            .lock()
+            .iter()
+            .filter(|(_, e)| e.expires_at > now)
+            .take(limit)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn append(&self, session: &str, stream: &str, data: Arc<str>) -> Result<u64, StoreError> {
+        let (max_len, max_age) = (self.config.event_max_len.max(1), self.config.event_max_age);
+        self.with_live(session, |e| {
+            let log = e.streams.entry(stream.to_owned()).or_insert_with(StreamLog::new);
+            if log.closed {
+                return Err(StoreError::Corrupt(format!("stream {stream} is closed")));
+            }
+            log.last_seq += 1;
+            let seq = log.last_seq;
+            let now = Instant::now();
+            log.events.push_back((seq, data, now));
+            while log.events.len() > max_len {
+                log.events.pop_front();
+            }
+            trim_age(log, now, max_age);
+            log.wake.send_replace(seq);
+            Ok(seq)
+        })
+    }
+
+    async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
+        self.with_live(session, |e| {
+            let log = e.streams.entry(stream.to_owned()).or_insert_with(StreamLog::new);
+            log.closed = true;
+            log.wake.send_modify(|v| *v = v.wrapping_add(1));
+            Ok(())
+        })
+    }
+
+    async fn read_after(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventBatch, StoreError> {
+        self.with_live(session, |e| {
+            let Some(log) = e.streams.get(stream) else {
+                return Ok(EventBatch::default());
+            };
+            let events: Vec<StoredEvent> = log
+                .events
+                .iter()
+                .filter(|(seq, _, _)| *seq > after)
+                .take(limit)
+                .map(|(seq, data, _)| StoredEvent {
+                    seq: *seq,
+                    data: Arc::clone(data),
+                })
+                .collect();
+            let drained = events.last().is_none_or(|ev| ev.seq >= log.last_seq);
+            Ok(EventBatch {
+                events,
+                closed: log.closed && drained,
+            })
+        })
+    }
+
+    async fn stream_info(&self, session: &str, stream: &str) -> Result<Option<StreamInfo>, StoreError> {
+        self.with_live(session, |e| {
+            Ok(e.streams.get(stream).map(|log| StreamInfo {
+                last_seq: log.last_seq,
+                closed: log.closed,
+            }))
+        })
+    }
+
+    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {
+        self.with_live(session, |e| {
+            Ok(e.streams
+                .entry(stream.to_owned())
+                .or_insert_with(StreamLog::new)
+                .wake
+                .subscribe())
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Persistence seams: session records ([`SessionStore`]) and per-stream SSE event logs
+//! ([`EventStore`]), with the embedded in-process implementation in [`memory`].
+//!
+//! The store is the source of truth; a session actor is a cache of its record. Keys, TTLs and
+//! trimming are store concerns, MCP methods are not: the store sees records, streams of opaque
+//! payloads and sequence numbers. Every backend must pass the behavioural suite in
+//! `tests/store_suite.rs`.
+//!
+//! Event-log contract: `append` returns the new event's sequence number (1, 2, 3 ... per
+//! stream) and wakes watchers; readers call `read_after(cursor)` and wait on `watch` for more.
+//! An event is in the store before any reader can see it, which is what makes `Last-Event-ID`
+//! resumption lossless.
+
+pub mod memory;
+pub mod record;
+
+use async_trait::async_trait;
+pub use record::{SessionPatch, SessionRecord};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Store failures, mapped to HTTP by the transport (`Unavailable` → 503 with `Retry-After`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached right now.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The session does not exist (never created, expired or deleted).
+    #[error("session not found")]
+    NotFound,
+    /// A session with this id already exists.
+    #[error("session already exists")]
+    AlreadyExists,
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The configured limit on live sessions is reached.
+    #[error("too many sessions (limit {0})")]
+    Full(usize),
+}
+
+/// One stored SSE event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Position in its stream, starting at 1.
+    pub seq: u64,
+    /// The serialized payload.
+    pub data: Arc<str>,
+}
+
+/// The result of reading a stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventBatch {
+    /// Events after the cursor, oldest first.
+    pub events: Vec<StoredEvent>,
+    /// The stream has ended: no event will ever be appended again.
+    pub closed: bool,
+}
+
+/// What is known about a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The highest sequence number ever appended (0 when empty).
+    pub last_seq: u64,
+    /// Whether the stream has ended.
+    pub closed: bool,
+}
+
+/// Wakes a reader when a stream may have new events. The sender side is dropped when the
+/// session is deleted or expires, which ends `changed()` with an error: readers then stop.
+pub type StreamWatch = watch::Receiver<u64>;
+
+/// Session records.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Creates a record; fails with `AlreadyExists` or `Full`.
+    async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError>;
+    /// Loads a live (not expired) record.
+    async fn load_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Applies a field-level change; `NotFound` if the session is gone.
+    async fn update_session(&self, id: &str, patch: &SessionPatch) -> Result<(), StoreError>;
+    /// Slides the idle expiry; returns false if the session is gone.
+    async fn touch_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Deletes the record and all its event logs; returns whether it existed.
+    async fn delete_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Ids of live sessions (for operators; may be slow on large stores).
+    async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Whether the backend answers (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Per-stream SSE event logs.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends a payload to a stream, creating the stream if needed; `NotFound` if the session
+    /// is gone, error if the stream is closed.
+    async fn append(&self, session: &str, stream: &str, data: Arc<str>) -> Result<u64, StoreError>;
+    /// Marks a stream as ended (after its final event).
+    async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError>;
+    /// Events with `seq > after`, at most `limit`, and whether the stream is closed.
+    async fn read_after(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventBatch, StoreError>;
+    /// Metadata of a stream, `None` if it never existed (or was trimmed away entirely).
+    async fn stream_info(&self, session: &str, stream: &str) -> Result<Option<StreamInfo>, StoreError>;
+    /// A wake-up handle for new events on the stream; `NotFound` if the session is gone.
+    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError>;
+}

@@ -1,0 +1,160 @@
+//! The demo tools of the seed walkthroughs: `add` and `multiply` (the Keycloak tutorial's math
+//! tools), `greet` and `count` (the curl walkthrough), plus the `demo://clock` resource that
+//! pushes `notifications/resources/updated` to subscribers once a second, so a GET stream has
+//! something to carry.
+
+use crate::protocol::context::{LogLevel, RequestContext};
+use crate::protocol::jsonrpc::ErrorObject;
+use crate::registry::Registry;
+use crate::registry::resource::{ResourceDef, text_contents};
+use crate::registry::tool::{CallToolResult, ToolDefError, ToolError, ToolSpec};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Duration;
+
+/// The URI of the clock resource.
+pub const CLOCK_URI: &str = "demo://clock";
+
+/// Arguments of `add` and `multiply`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TwoNumbers {
+    /// The first operand.
+    pub a: f64,
+    /// The second operand.
+    pub b: f64,
+}
+
+/// Structured result of `add` and `multiply`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NumberResult {
+    /// The computed value.
+    pub result: f64,
+}
+
+/// Arguments of `greet`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GreetArgs {
+    /// Who to greet.
+    pub name: String,
+}
+
+/// Arguments of `count`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CountArgs {
+    /// Count from 1 up to this number (1-1000).
+    #[schemars(range(min = 1, max = 1000))]
+    pub number: u32,
+    /// Milliseconds between steps (0-10000, default 100).
+    #[serde(default = "default_interval", rename = "intervalMs")]
+    #[schemars(range(min = 0, max = 10000))]
+    pub interval_ms: u64,
+}
+
+fn default_interval() -> u64 {
+    100
+}
+
+fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Registers the demo tools and the clock resource.
+pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
+    registry.add_tool(
+        ToolSpec::new("add", "Add two numbers")
+            .title("Add")
+            .annotations(json!({"readOnlyHint": true, "idempotentHint": true}))
+            .output::<NumberResult>()
+            .build(|args: TwoNumbers, _ctx| async move {
+                let result = args.a + args.b;
+                Ok(CallToolResult::structured(NumberResult { result }).with_text(format!(
+                    "The sum of {} and {} is {}",
+                    format_number(args.a),
+                    format_number(args.b),
+                    format_number(result)
+                )))
+            })?,
+    );
+    registry.add_tool(
+        ToolSpec::new("multiply", "Multiply two numbers")
+            .title("Multiply")
+            .annotations(json!({"readOnlyHint": true, "idempotentHint": true}))
+            .output::<NumberResult>()
+            .build(|args: TwoNumbers, _ctx| async move {
+                let result = args.a * args.b;
+                Ok(CallToolResult::structured(NumberResult { result }).with_text(format!(
+                    "The product of {} and {} is {}",
+                    format_number(args.a),
+                    format_number(args.b),
+                    format_number(result)
+                )))
+            })?,
+    );
+    registry.add_tool(
+        ToolSpec::new("greet", "Greet someone by name")
+            .title("Greet")
+            .annotations(json!({"readOnlyHint": true}))
+            .build(|args: GreetArgs, _ctx| async move {
+                if args.name.trim().is_empty() {
+                    return Err(ToolError::Execution("name must not be empty".into()));
+                }
+                Ok(CallToolResult::text(format!("Hello, {}!", args.name)))
+            })?,
+    );
+    registry.add_tool(
+        ToolSpec::new(
+            "count",
+            "Count from 1 to `number`, sending a progress notification (and an info log message) per step",
+        )
+        .title("Count")
+        .annotations(json!({"readOnlyHint": true}))
+        .build(count)?,
+    );
+    registry.add_resource(
+        ResourceDef::new(CLOCK_URI, "clock", Some("text/plain"), |uri, _ctx| async move {
+            let now = crate::store::record::now_ms();
+            Ok::<_, ErrorObject>(vec![text_contents(&uri, "text/plain", format!("unix-ms {now}"))])
+        })
+        .field("title", json!("Server clock"))
+        .field(
+            "description",
+            json!("The server time; subscribers get notifications/resources/updated every second"),
+        ),
+    );
+    Ok(())
+}
+
+async fn count(args: CountArgs, ctx: RequestContext) -> Result<CallToolResult, ToolError> {
+    let n = args.number;
+    let interval = Duration::from_millis(args.interval_ms.min(10_000));
+    for i in 1..=n {
+        if i > 1 && !interval.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = ctx.cancellation.cancelled() => return Err(ToolError::Cancelled),
+            }
+        }
+        let message = format!("Counted {i} of {n}");
+        ctx.progress(f64::from(i), Some(f64::from(n)), Some(&message)).await?;
+        ctx.log(LogLevel::Info, Some("count"), json!(message)).await?;
+    }
+    Ok(CallToolResult::text(format!("Counted to {n}")))
+}
+
+/// Announces a clock update every `period` until the registry's last receiver is gone
+/// (runs for the life of the process).
+pub fn spawn_clock(registry: Registry, period: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            registry.notify_resource_updated(CLOCK_URI);
+        }
+    });
+}

@@ -1,0 +1,6 @@
+//! What mcp-hive serves out of the box: the demo tools of the seed walkthroughs ([`demo`]) and,
+//! when enabled, the conformance suite's fixtures ([`conformance`]). Both use only the public
+//! registry API, so they double as examples for library users.
+
+pub mod conformance;
+pub mod demo;
