@@ -180,7 +180,10 @@ impl Settings {
     }
 
     /// Loads from an explicit environment map (used by tests) and an optional file.
-    pub fn load_from(env: &HashMap<String, String>, file: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn load_from(
+        env: &HashMap<String, String>,
+        file: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
         let mut builder =
             Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
         let file = file
@@ -209,18 +212,20 @@ impl Settings {
             let setting = format!("{name} ({key})");
             builder = match *key {
                 "server.port" => {
-                    let port: u16 = raw
-                        .trim()
-                        .parse()
-                        .map_err(|_| invalid(&setting, format!("{raw:?} is not a port number (0-65535)")))?;
+                    let port: u16 = raw.trim().parse().map_err(|_| {
+                        invalid(&setting, format!("{raw:?} is not a port number (0-65535)"))
+                    })?;
                     builder.set_override(*key, i64::from(port))
                 }
-                "protocol.conformance_fixtures" => builder.set_override(*key, parse_bool(&setting, raw)?),
-                "sse.max_connection_secs" | "session.idle_timeout_secs" | "session.max_sessions" => {
-                    let n: u64 = raw
-                        .trim()
-                        .parse()
-                        .map_err(|_| invalid(&setting, format!("{raw:?} is not a non-negative integer")))?;
+                "protocol.conformance_fixtures" => {
+                    builder.set_override(*key, parse_bool(&setting, raw)?)
+                }
+                "sse.max_connection_secs"
+                | "session.idle_timeout_secs"
+                | "session.max_sessions" => {
+                    let n: u64 = raw.trim().parse().map_err(|_| {
+                        invalid(&setting, format!("{raw:?} is not a non-negative integer"))
+                    })?;
                     builder.set_override(*key, n)
                 }
                 "security.allowed_origins" => {
@@ -251,13 +256,20 @@ impl Settings {
             return Err(invalid("server.host (HOST)", "must not be empty"));
         }
         if !s.mcp_path.starts_with('/') || s.mcp_path.contains(['?', '#', ' ']) {
-            return Err(invalid("server.mcp_path (MCP_PATH)", format!("{:?} must be a path starting with /", s.mcp_path)));
+            return Err(invalid(
+                "server.mcp_path (MCP_PATH)",
+                format!("{:?} must be a path starting with /", s.mcp_path),
+            ));
         }
         if !s.public_url.is_empty() {
             let u = &s.public_url;
-            let ok = (u.starts_with("http://") || u.starts_with("https://")) && !u.contains(['?', '#', ' ']);
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && !u.contains(['?', '#', ' ']);
             if !ok {
-                return Err(invalid("server.public_url (PUBLIC_URL)", format!("{u:?} must be an http(s) URL without query or fragment")));
+                return Err(invalid(
+                    "server.public_url (PUBLIC_URL)",
+                    format!("{u:?} must be an http(s) URL without query or fragment"),
+                ));
             }
         }
         if s.max_body_bytes == 0 {
@@ -272,12 +284,20 @@ impl Settings {
             }
         }
         if self.session.idle_timeout_secs == 0 {
-            return Err(invalid("session.idle_timeout_secs", "must be greater than 0"));
+            return Err(invalid(
+                "session.idle_timeout_secs",
+                "must be greater than 0",
+            ));
         }
         if self.session.actor_idle_secs == 0 {
             return Err(invalid("session.actor_idle_secs", "must be greater than 0"));
         }
-        if self.session.default_log_level.parse::<crate::protocol::context::LogLevel>().is_err() {
+        if self
+            .session
+            .default_log_level
+            .parse::<crate::protocol::context::LogLevel>()
+            .is_err()
+        {
             return Err(invalid(
                 "session.default_log_level",
                 "must be one of debug, info, notice, warning, error, critical, alert, emergency",
@@ -314,7 +334,10 @@ fn parse_bool(setting: &str, raw: &str) -> Result<bool, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(invalid(setting, format!("{raw:?} is not a boolean (true/false)"))),
+        _ => Err(invalid(
+            setting,
+            format!("{raw:?} is not a boolean (true/false)"),
+        )),
     }
 }
 
@@ -331,7 +354,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
     }
 
     #[test]
@@ -349,7 +375,10 @@ mod tests {
             &env(&[
                 ("PORT", "0"),
                 ("HOST", "0.0.0.0"),
-                ("ALLOWED_ORIGINS", "https://a.example, http://b.example:8080"),
+                (
+                    "ALLOWED_ORIGINS",
+                    "https://a.example, http://b.example:8080",
+                ),
                 ("MCP_CONFORMANCE_FIXTURES", "true"),
                 ("LOG_FORMAT", "json"),
                 ("MCP_HIVE__SSE__RETRY_MS", "250"),
@@ -371,11 +400,13 @@ mod tests {
         assert!(e.to_string().contains("PORT"), "{e}");
         let e = Settings::load_from(&env(&[("MCP_PATH", "mcp")]), None).unwrap_err();
         assert!(e.to_string().contains("MCP_PATH"), "{e}");
-        let e = Settings::load_from(&env(&[("ALLOWED_ORIGINS", "not an origin")]), None).unwrap_err();
+        let e =
+            Settings::load_from(&env(&[("ALLOWED_ORIGINS", "not an origin")]), None).unwrap_err();
         assert!(e.to_string().contains("ALLOWED_ORIGINS"), "{e}");
         let e = Settings::load_from(&env(&[("LOG_FORMAT", "xml")]), None).unwrap_err();
         assert!(e.to_string().contains("log.format"), "{e}");
-        let e = Settings::load_from(&env(&[("MCP_CONFORMANCE_FIXTURES", "maybe")]), None).unwrap_err();
+        let e =
+            Settings::load_from(&env(&[("MCP_CONFORMANCE_FIXTURES", "maybe")]), None).unwrap_err();
         assert!(e.to_string().contains("MCP_CONFORMANCE_FIXTURES"), "{e}");
     }
 }

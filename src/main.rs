@@ -9,7 +9,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "mcp-hive", version, about = "Horizontally scalable Streamable HTTP MCP server")]
+#[command(
+    name = "mcp-hive",
+    version,
+    about = "Horizontally scalable Streamable HTTP MCP server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

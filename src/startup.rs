@@ -68,13 +68,24 @@ impl Application {
             ..ServerInfo::default()
         };
         let core = McpServer::new(registry, info, settings.protocol.page_size);
-        let idle = Duration::from_secs(settings.session.actor_idle_secs);
+        // An actor must hibernate before its record can expire, so that an expired session is
+        // always answered from the store (404), never from a stale actor.
+        let idle = Duration::from_secs(
+            settings
+                .session
+                .actor_idle_secs
+                .min(settings.session.idle_timeout_secs),
+        );
         let session_settings = SessionSettings {
             actor_idle: idle,
             idle_check: (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
-            touch_every: Duration::from_secs((settings.session.idle_timeout_secs / 10).clamp(1, 60)),
+            touch_every: Duration::from_secs(
+                (settings.session.idle_timeout_secs / 10).clamp(1, 60),
+            ),
             request_timeout: Duration::from_secs(settings.session.request_timeout_secs),
-            default_log_level: crate::session::actor::default_log_level(&settings.session.default_log_level),
+            default_log_level: crate::session::actor::default_log_level(
+                &settings.session.default_log_level,
+            ),
         };
         let registry = SessionRegistry::new(core, sessions, events, session_settings);
         let shutdown = CancellationToken::new();

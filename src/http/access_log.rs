@@ -44,7 +44,12 @@ pub async fn log(
     let res = next.call(req).await?;
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     let status = res.status().as_u16();
-    let tag = res.request().extensions().get::<RequestTag>().cloned().unwrap_or_default();
+    let tag = res
+        .request()
+        .extensions()
+        .get::<RequestTag>()
+        .cloned()
+        .unwrap_or_default();
     tracing::info!(
         http.method = %method,
         http.path = %path,

@@ -50,7 +50,9 @@ impl HttpError {
     fn error_object(&self) -> ErrorObject {
         match self {
             HttpError::BadRequest(e) => e.clone(),
-            HttpError::SessionNotFound => ErrorObject::new(codes::SESSION_NOT_FOUND, "Session not found"),
+            HttpError::SessionNotFound => {
+                ErrorObject::new(codes::SESSION_NOT_FOUND, "Session not found")
+            }
             HttpError::Internal(_) => ErrorObject::new(codes::INTERNAL_ERROR, "Internal error"),
             other => ErrorObject::new(codes::SERVER_ERROR, other.to_string()),
         }
@@ -87,7 +89,9 @@ impl From<SessionError> for HttpError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::NotFound => HttpError::SessionNotFound,
-            SessionError::Gone => HttpError::Internal("session actor stopped twice in a row".into()),
+            SessionError::Gone => {
+                HttpError::Internal("session actor stopped twice in a row".into())
+            }
             SessionError::Store(s) => s.into(),
         }
     }
@@ -97,7 +101,9 @@ impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => HttpError::SessionNotFound,
-            StoreError::Unavailable(_) => HttpError::Unavailable("the session store is unavailable".into()),
+            StoreError::Unavailable(_) => {
+                HttpError::Unavailable("the session store is unavailable".into())
+            }
             StoreError::Full(limit) => HttpError::Unavailable(format!(
                 "the server has reached its limit of {limit} live sessions; retry later"
             )),

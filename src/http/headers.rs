@@ -21,14 +21,22 @@ fn media_types(req: &HttpRequest) -> Vec<String> {
         .get_all(header::ACCEPT)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|m| {
+            m.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .collect()
 }
 
 /// POST: the client MUST accept both `application/json` and `text/event-stream`.
 pub fn require_post_accept(req: &HttpRequest) -> Result<(), HttpError> {
     let types = media_types(req);
-    if types.iter().any(|t| t == "application/json") && types.iter().any(|t| t == "text/event-stream") {
+    if types.iter().any(|t| t == "application/json")
+        && types.iter().any(|t| t == "text/event-stream")
+    {
         Ok(())
     } else {
         Err(HttpError::NotAcceptable(
@@ -42,7 +50,9 @@ pub fn require_get_accept(req: &HttpRequest) -> Result<(), HttpError> {
     if media_types(req).iter().any(|t| t == "text/event-stream") {
         Ok(())
     } else {
-        Err(HttpError::NotAcceptable("the client must accept text/event-stream"))
+        Err(HttpError::NotAcceptable(
+            "the client must accept text/event-stream",
+        ))
     }
 }
 
@@ -57,7 +67,9 @@ pub fn require_json_content_type(req: &HttpRequest) -> Result<(), HttpError> {
     if ok {
         Ok(())
     } else {
-        Err(HttpError::UnsupportedMediaType("the request body must be application/json"))
+        Err(HttpError::UnsupportedMediaType(
+            "the request body must be application/json",
+        ))
     }
 }
 
@@ -76,7 +88,8 @@ pub fn session_id(req: &HttpRequest) -> Result<Option<String>, HttpError> {
 
 /// The `Mcp-Session-Id` header, required on every request but `initialize` (400 when missing).
 pub fn require_session_id(req: &HttpRequest) -> Result<String, HttpError> {
-    session_id(req)?.ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))
+    session_id(req)?
+        .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))
 }
 
 /// The `MCP-Protocol-Version` header, if present; 400 for an unsupported value

@@ -20,6 +20,7 @@ pub async fn readyz(state: web::Data<McpState>) -> HttpResponse {
             "status": "ready",
             "live_actors": state.sessions.live_actors(),
         })),
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"status": "store unavailable", "error": e.to_string()})),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "store unavailable", "error": e.to_string()})),
     }
 }

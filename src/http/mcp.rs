@@ -7,13 +7,15 @@
 //! - `GET`: opens the standalone SSE stream, or resumes any stream with `Last-Event-ID`.
 //! - `DELETE`: ends the session; later requests with its id get 404.
 
+use crate::config::ResponseMode;
+use crate::http::McpState;
 use crate::http::access_log::tag;
 use crate::http::error::HttpError;
 use crate::http::headers;
 use crate::http::sse::{StreamRequest, respond};
-use crate::http::McpState;
-use crate::config::ResponseMode;
-use crate::protocol::jsonrpc::{ErrorObject, Message, Payload, Request, error_value, response_value};
+use crate::protocol::jsonrpc::{
+    ErrorObject, Message, Payload, Request, error_value, response_value,
+};
 use crate::protocol::server::parse_initialize;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::STANDALONE_STREAM;
@@ -38,8 +40,8 @@ pub async fn post(
     let header_version = headers::protocol_version(&req)?;
     let session_id = headers::session_id(&req)?;
     let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
-    let value: Value =
-        serde_json::from_slice(&body).map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
     let payload = Payload::from_value(value).map_err(HttpError::BadRequest)?;
     tag(&req, |t| {
         t.session.clone_from(&session_id);
@@ -59,24 +61,31 @@ pub async fn post(
         }
         return initialize(&req, &state, r).await;
     }
-    if payload.messages().iter().any(|m| m.method() == Some("initialize")) {
+    if payload
+        .messages()
+        .iter()
+        .any(|m| m.method() == Some("initialize"))
+    {
         return Err(HttpError::BadRequest(ErrorObject::invalid_request(
             "initialize must not be part of a JSON-RPC batch",
         )));
     }
 
-    let session_id = session_id.ok_or_else(|| {
-        HttpError::bad_request("Bad Request: Mcp-Session-Id header is required")
-    })?;
+    let session_id = session_id
+        .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))?;
     let handle = resolve(&state, &session_id).await?;
     let batch = matches!(payload, Payload::Batch(_));
     // Batches: only when the negotiated (or, header-less, default) version is 2025-03-26.
-    let batch_version = header_version.unwrap_or(handle.version()).min(handle.version());
+    let batch_version = header_version
+        .unwrap_or(handle.version())
+        .min(handle.version());
     if batch && !batch_version.allows_batches() {
-        return Err(HttpError::BadRequest(ErrorObject::invalid_request(format!(
-            "JSON-RPC batches are not supported in protocol version {}",
-            handle.version()
-        ))));
+        return Err(HttpError::BadRequest(ErrorObject::invalid_request(
+            format!(
+                "JSON-RPC batches are not supported in protocol version {}",
+                handle.version()
+            ),
+        )));
     }
     let messages = payload.into_messages();
     let mode = reply_mode(state.settings.protocol.response_mode, &messages);
@@ -87,18 +96,30 @@ pub async fn post(
         PostReply::Json(receivers) => {
             let mut values = Vec::with_capacity(receivers.len());
             for rx in receivers {
-                values.push(rx.await.map_err(|_| HttpError::Internal("request dropped without a reply".into()))?);
+                values.push(
+                    rx.await.map_err(|_| {
+                        HttpError::Internal("request dropped without a reply".into())
+                    })?,
+                );
             }
-            let body = if batch { Value::Array(values) } else { values.pop().unwrap_or(Value::Null) };
+            let body = if batch {
+                Value::Array(values)
+            } else {
+                values.pop().unwrap_or(Value::Null)
+            };
             Ok(HttpResponse::Ok().json(body))
         }
-        PostReply::Stream { stream, connection } => {
-            Ok(respond(
-                &req,
-                &state,
-                StreamRequest { session: session_id, stream, after: Some(0), prime, connection },
-            ))
-        }
+        PostReply::Stream { stream, connection } => Ok(respond(
+            &req,
+            &state,
+            StreamRequest {
+                session: session_id,
+                stream,
+                after: Some(0),
+                prime,
+                connection,
+            },
+        )),
     }
 }
 
@@ -111,12 +132,20 @@ fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
                 Message::Request(r) => STREAMING_METHODS.contains(&r.method.as_str()),
                 _ => false,
             });
-            if streams { ReplyMode::Sse } else { ReplyMode::Json }
+            if streams {
+                ReplyMode::Sse
+            } else {
+                ReplyMode::Json
+            }
         }
     }
 }
 
-async fn initialize(req: &HttpRequest, state: &McpState, r: &Request) -> Result<HttpResponse, HttpError> {
+async fn initialize(
+    req: &HttpRequest,
+    state: &McpState,
+    r: &Request,
+) -> Result<HttpResponse, HttpError> {
     let requested = match parse_initialize(&r.params) {
         Ok(v) => v,
         Err(e) => return Ok(HttpResponse::Ok().json(error_value(Some(&r.id), &e))),
@@ -158,7 +187,11 @@ async fn post_with_rehydration(
     }
 }
 
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Bytes, HttpError> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, HttpError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -169,7 +202,9 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| HttpError::bad_request(format!("Bad Request: could not read body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            HttpError::bad_request(format!("Bad Request: could not read body: {e}"))
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(HttpError::PayloadTooLarge(limit));
         }
@@ -193,13 +228,21 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
     let (stream, after) = match last {
         None => (STANDALONE_STREAM.to_owned(), None),
         Some(id) => {
-            let info = state.sessions.events().stream_info(&session_id, &id.stream).await?;
+            let info = state
+                .sessions
+                .events()
+                .stream_info(&session_id, &id.stream)
+                .await?;
             match info {
                 Some(info) if id.seq > info.last_seq => {
-                    return Err(HttpError::bad_request("Bad Request: Last-Event-ID is ahead of its stream"));
+                    return Err(HttpError::bad_request(
+                        "Bad Request: Last-Event-ID is ahead of its stream",
+                    ));
                 }
                 None if id.stream != STANDALONE_STREAM => {
-                    return Err(HttpError::bad_request("Bad Request: Last-Event-ID refers to an unknown stream"));
+                    return Err(HttpError::bad_request(
+                        "Bad Request: Last-Event-ID refers to an unknown stream",
+                    ));
                 }
                 _ => (id.stream, Some(id.seq)),
             }
@@ -210,11 +253,24 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
         other => other?,
     };
     let prime = handle.version().sends_priming_event();
-    Ok(respond(&req, &state, StreamRequest { session: session_id, stream, after, prime, connection }))
+    Ok(respond(
+        &req,
+        &state,
+        StreamRequest {
+            session: session_id,
+            stream,
+            after,
+            prime,
+            connection,
+        },
+    ))
 }
 
 /// `DELETE /mcp`: ends the session.
-pub async fn delete(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpResponse, HttpError> {
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<McpState>,
+) -> Result<HttpResponse, HttpError> {
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
     tag(&req, |t| {
@@ -234,5 +290,11 @@ pub async fn delete(req: HttpRequest, state: web::Data<McpState>) -> Result<Http
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((actix_web::http::header::ALLOW, "GET, POST, DELETE, OPTIONS"))
-        .json(error_value(None, &ErrorObject::new(crate::protocol::jsonrpc::codes::SERVER_ERROR, "Method Not Allowed")))
+        .json(error_value(
+            None,
+            &ErrorObject::new(
+                crate::protocol::jsonrpc::codes::SERVER_ERROR,
+                "Method Not Allowed",
+            ),
+        ))
 }

@@ -52,7 +52,7 @@ impl OriginPolicy {
         if !is_origin(&origin) {
             return false;
         }
-        if self.any || self.allowed.iter().any(|a| *a == origin) {
+        if self.any || self.allowed.contains(&origin) {
             return true;
         }
         self.localhost && is_localhost_origin(&origin)

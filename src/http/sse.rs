@@ -6,7 +6,7 @@
 use crate::http::McpState;
 use crate::http::headers::SESSION_ID;
 use crate::session::Connection;
-use crate::session::stream::{Frame, ReaderOptions, spawn_reader};
+use crate::session::stream::{Frame, ReaderOptions, ReaderSource, spawn_reader};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
 use std::sync::Arc;
@@ -54,16 +54,13 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         stop_watch.cancel();
     });
     let guard = (s.connection.guard, stop.clone().drop_guard());
-    spawn_reader(
-        Arc::clone(state.sessions.events()),
-        Arc::from(s.session.as_str()),
-        s.stream,
-        s.after,
-        options,
-        stop,
-        tx,
-        guard,
-    );
+    let source = ReaderSource {
+        events: Arc::clone(state.sessions.events()),
+        session: Arc::from(s.session.as_str()),
+        stream: s.stream,
+        after: s.after,
+    };
+    spawn_reader(source, options, stop, tx, guard);
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
         let Frame::Event { id, data } = rx.recv().await?;
         let event: Event = Data::new(data.to_string()).id(id).into();

@@ -82,6 +82,15 @@ impl FromStr for LogLevel {
     }
 }
 
+/// A JSON number that prints whole values as integers (`3`, not `3.0`).
+fn number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
 /// Failure of a server-to-client interaction.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PeerError {
@@ -114,6 +123,21 @@ pub trait ClientPeer: Send + Sync {
     /// Closes the connection carrying this request's stream without ending the stream
     /// (2025-11-25 SSE polling); the client resumes with `Last-Event-ID`. No-op by default.
     fn close_connection(&self) {}
+}
+
+/// Who and what a request is about, as known to the transport before it runs.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The JSON-RPC id of the request.
+    pub request_id: RequestId,
+    /// The MCP session, in the session era.
+    pub session_id: Option<String>,
+    /// The negotiated protocol revision.
+    pub protocol_version: ProtocolVersion,
+    /// The client's declared capabilities.
+    pub client_capabilities: Arc<Value>,
+    /// The authenticated caller, when auth is on.
+    pub principal: Option<Principal>,
 }
 
 /// Everything a handler knows about the request it serves.
@@ -149,11 +173,7 @@ impl std::fmt::Debug for RequestContext {
 impl RequestContext {
     /// Builds a context; `params` is the request's params, from which the progress token is read.
     pub fn new(
-        request_id: RequestId,
-        session_id: Option<String>,
-        protocol_version: ProtocolVersion,
-        client_capabilities: Arc<Value>,
-        principal: Option<Principal>,
+        info: RequestInfo,
         params: &Value,
         cancellation: CancellationToken,
         peer: Arc<dyn ClientPeer>,
@@ -163,11 +183,11 @@ impl RequestContext {
             .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
             .cloned();
         Self {
-            request_id,
-            session_id,
-            protocol_version,
-            client_capabilities,
-            principal,
+            request_id: info.request_id,
+            session_id: info.session_id,
+            protocol_version: info.protocol_version,
+            client_capabilities: info.client_capabilities,
+            principal: info.principal,
             progress_token,
             cancellation,
             peer,
@@ -197,9 +217,9 @@ impl RequestContext {
         let Some(token) = &self.progress_token else {
             return Ok(());
         };
-        let mut params = json!({"progressToken": token, "progress": progress});
+        let mut params = json!({"progressToken": token, "progress": number(progress)});
         if let Some(total) = total {
-            params["total"] = json!(total);
+            params["total"] = number(total);
         }
         if let Some(message) = message {
             params["message"] = json!(message);

@@ -193,7 +193,9 @@ impl Message {
     /// Decodes one message, enforcing the JSON-RPC 2.0 and MCP shape rules.
     pub fn from_value(value: Value) -> Result<Self, ErrorObject> {
         let Value::Object(mut obj) = value else {
-            return Err(ErrorObject::invalid_request("message must be a JSON object"));
+            return Err(ErrorObject::invalid_request(
+                "message must be a JSON object",
+            ));
         };
         match obj.get("jsonrpc") {
             Some(Value::String(v)) if v == "2.0" => {}
@@ -370,7 +372,13 @@ mod tests {
     #[test]
     fn decodes_each_kind() {
         let r = Message::from_value(json!({"jsonrpc":"2.0","id":1,"method":"ping"})).unwrap();
-        assert!(matches!(r, Message::Request(Request { id: RequestId::Number(1), .. })));
+        assert!(matches!(
+            r,
+            Message::Request(Request {
+                id: RequestId::Number(1),
+                ..
+            })
+        ));
         let n = Message::from_value(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
             .unwrap();
         assert!(matches!(n, Message::Notification(_)));

@@ -107,18 +107,34 @@ impl McpServer {
             "ping" => Outcome::Result(json!({})),
             "tools/list" => self.list(&params, "tools", |s| {
                 let structured = ctx.protocol_version.has_structured_output();
-                s.registry.tools().iter().map(|t| t.listing(structured)).collect()
+                s.registry
+                    .tools()
+                    .iter()
+                    .map(|t| t.listing(structured))
+                    .collect()
             }),
             "tools/call" => self.call_tool(ctx, params).await,
             "resources/list" => self.list(&params, "resources", |s| {
-                s.registry.resources().iter().map(|r| r.to_listing()).collect()
+                s.registry
+                    .resources()
+                    .iter()
+                    .map(|r| r.to_listing())
+                    .collect()
             }),
             "resources/templates/list" => self.list(&params, "resourceTemplates", |s| {
-                s.registry.templates().iter().map(|t| t.to_listing()).collect()
+                s.registry
+                    .templates()
+                    .iter()
+                    .map(|t| t.to_listing())
+                    .collect()
             }),
             "resources/read" => self.read_resource(ctx, &params).await.into(),
             "prompts/list" => self.list(&params, "prompts", |s| {
-                s.registry.prompts().iter().map(|p| p.to_listing()).collect()
+                s.registry
+                    .prompts()
+                    .iter()
+                    .map(|p| p.to_listing())
+                    .collect()
             }),
             "prompts/get" => self.get_prompt(ctx, &params).await.into(),
             "completion/complete" => self.complete(&params).into(),
@@ -151,7 +167,9 @@ impl McpServer {
             None | Some(Value::Null) => json!({}),
             Some(a @ Value::Object(_)) => a.clone(),
             Some(_) => {
-                return Outcome::Error(ErrorObject::invalid_params("\"arguments\" must be an object"));
+                return Outcome::Error(ErrorObject::invalid_params(
+                    "\"arguments\" must be an object",
+                ));
             }
         };
         let version = ctx.protocol_version;
@@ -186,7 +204,11 @@ impl McpServer {
         }
     }
 
-    async fn read_resource(&self, ctx: RequestContext, params: &Value) -> Result<Value, ErrorObject> {
+    async fn read_resource(
+        &self,
+        ctx: RequestContext,
+        params: &Value,
+    ) -> Result<Value, ErrorObject> {
         let uri = params
             .get("uri")
             .and_then(Value::as_str)
@@ -224,14 +246,24 @@ impl McpServer {
             Some("ref/prompt") => {
                 let name = reference.get("name").and_then(Value::as_str).unwrap_or("");
                 if self.registry.prompt(name).is_none() {
-                    return Err(ErrorObject::invalid_params(format!("Unknown prompt: {name}")));
+                    return Err(ErrorObject::invalid_params(format!(
+                        "Unknown prompt: {name}"
+                    )));
                 }
                 CompletionRef::Prompt(name.to_owned())
             }
             Some("ref/resource") => CompletionRef::ResourceTemplate(
-                reference.get("uri").and_then(Value::as_str).unwrap_or("").to_owned(),
+                reference
+                    .get("uri")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             ),
-            _ => return Err(ErrorObject::invalid_params("\"ref.type\" must be ref/prompt or ref/resource")),
+            _ => {
+                return Err(ErrorObject::invalid_params(
+                    "\"ref.type\" must be ref/prompt or ref/resource",
+                ));
+            }
         };
         let argument = params
             .get("argument")
@@ -263,10 +295,14 @@ fn string_map(v: Option<&Value>) -> Result<HashMap<String, String>, ErrorObject>
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(ErrorObject::invalid_params(format!("argument {k:?} must be a string"))),
+                _ => Err(ErrorObject::invalid_params(format!(
+                    "argument {k:?} must be a string"
+                ))),
             })
             .collect(),
-        Some(_) => Err(ErrorObject::invalid_params("\"arguments\" must be an object")),
+        Some(_) => Err(ErrorObject::invalid_params(
+            "\"arguments\" must be an object",
+        )),
     }
 }
 
@@ -296,12 +332,18 @@ pub fn parse_initialize(params: &Value) -> Result<&str, ErrorObject> {
     let version = params
         .get("protocolVersion")
         .and_then(Value::as_str)
-        .ok_or_else(|| ErrorObject::invalid_params("initialize requires a string \"protocolVersion\""))?;
+        .ok_or_else(|| {
+            ErrorObject::invalid_params("initialize requires a string \"protocolVersion\"")
+        })?;
     if !params.get("capabilities").is_some_and(Value::is_object) {
-        return Err(ErrorObject::invalid_params("initialize requires a \"capabilities\" object"));
+        return Err(ErrorObject::invalid_params(
+            "initialize requires a \"capabilities\" object",
+        ));
     }
     if !params.get("clientInfo").is_some_and(Value::is_object) {
-        return Err(ErrorObject::invalid_params("initialize requires a \"clientInfo\" object"));
+        return Err(ErrorObject::invalid_params(
+            "initialize requires a \"clientInfo\" object",
+        ));
     }
     Ok(version)
 }

@@ -11,7 +11,10 @@ use std::sync::Arc;
 /// Renders a prompt: receives the string arguments, returns a `GetPromptResult` object
 /// (`{"description"?, "messages": [...]}`).
 pub type PromptRenderer = Arc<
-    dyn Fn(HashMap<String, String>, RequestContext) -> BoxFuture<'static, Result<Value, ErrorObject>>
+    dyn Fn(
+            HashMap<String, String>,
+            RequestContext,
+        ) -> BoxFuture<'static, Result<Value, ErrorObject>>
         + Send
         + Sync,
 >;
@@ -60,7 +63,12 @@ pub struct PromptDef {
 
 impl PromptDef {
     /// A prompt with a description, arguments and a renderer.
-    pub fn new<F, Fut>(name: &str, description: &str, arguments: Vec<PromptArgument>, render: F) -> Self
+    pub fn new<F, Fut>(
+        name: &str,
+        description: &str,
+        arguments: Vec<PromptArgument>,
+        render: F,
+    ) -> Self
     where
         F: Fn(HashMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, ErrorObject>> + Send + 'static,

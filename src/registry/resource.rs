@@ -10,12 +10,19 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// Reader of a static resource: returns the `contents` array of `ReadResourceResult`.
-pub type ResourceReader =
-    Arc<dyn Fn(String, RequestContext) -> BoxFuture<'static, Result<Vec<Value>, ErrorObject>> + Send + Sync>;
+pub type ResourceReader = Arc<
+    dyn Fn(String, RequestContext) -> BoxFuture<'static, Result<Vec<Value>, ErrorObject>>
+        + Send
+        + Sync,
+>;
 
 /// Reader of a templated resource; receives the URI and the matched variables.
 pub type TemplateReader = Arc<
-    dyn Fn(String, HashMap<String, String>, RequestContext) -> BoxFuture<'static, Result<Vec<Value>, ErrorObject>>
+    dyn Fn(
+            String,
+            HashMap<String, String>,
+            RequestContext,
+        ) -> BoxFuture<'static, Result<Vec<Value>, ErrorObject>>
         + Send
         + Sync,
 >;
@@ -180,6 +187,11 @@ mod tests {
         assert!(match_template("test://template/{id}/data", "test://other/42/data").is_none());
         let v = match_template("file:///{path}", "file:///a/b.txt").unwrap();
         assert_eq!(v["path"], "a/b.txt");
-        assert!(match_template("a://{x}/{y}", "a://1/2/3").is_none());
+        // Only the last variable may span `/`.
+        assert_eq!(
+            match_template("a://{x}/{y}", "a://1/2/3").unwrap()["y"],
+            "2/3"
+        );
+        assert!(match_template("a://{x}/z", "a://1/2/z").is_none());
     }
 }

@@ -129,8 +129,11 @@ pub mod content {
 }
 
 /// The boxed async handler behind every tool.
-pub type ToolHandler =
-    Arc<dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ToolError>> + Send + Sync>;
+pub type ToolHandler = Arc<
+    dyn Fn(Value, RequestContext) -> BoxFuture<'static, Result<CallToolResult, ToolError>>
+        + Send
+        + Sync,
+>;
 
 /// A registered tool: its listing and its handler.
 #[derive(Clone)]
@@ -151,7 +154,9 @@ pub struct ToolDef {
 
 impl std::fmt::Debug for ToolDef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolDef").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ToolDef")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -193,7 +198,8 @@ impl ToolSpec {
     }
     /// Human-friendly title (2025-06-18+).
     pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.extra.insert("title".into(), Value::String(title.into()));
+        self.extra
+            .insert("title".into(), Value::String(title.into()));
         self
     }
     /// Tool annotations (`readOnlyHint`, `destructiveHint`, ...).

@@ -10,7 +10,7 @@
 //! The actor is a cache of the stored record: when idle it stops (hibernates) and the next
 //! request rehydrates a new one from the store, on this or any other replica.
 
-use crate::protocol::context::{LogLevel, RequestContext};
+use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{
     ErrorObject, Message, Notification, Request, RequestId, codes, error_value, notification_value,
     response_value,
@@ -84,7 +84,11 @@ impl SessionActor {
     }
 
     fn writer(&self, stream: &str) -> StreamWriter {
-        StreamWriter::new(Arc::clone(&self.deps.events), Arc::clone(&self.facts.id), stream)
+        StreamWriter::new(
+            Arc::clone(&self.deps.events),
+            Arc::clone(&self.facts.id),
+            stream,
+        )
     }
 
     fn mark_active(&mut self, ctx: &mut Context<Self>) {
@@ -147,8 +151,12 @@ impl SessionActor {
                     token.cancel();
                 }
             }
-            "notifications/initialized" | "notifications/roots/list_changed" | "notifications/progress" => {}
-            other => tracing::debug!(session = %self.facts.id, method = other, "ignored notification"),
+            "notifications/initialized"
+            | "notifications/roots/list_changed"
+            | "notifications/progress" => {}
+            other => {
+                tracing::debug!(session = %self.facts.id, method = other, "ignored notification")
+            }
         }
     }
 
@@ -161,12 +169,21 @@ impl SessionActor {
     ) {
         if req.method == "initialize" {
             let err = ErrorObject::invalid_request("the session is already initialized");
-            ctx.spawn(target.deliver(req.id.clone(), Outcome::Error(err)).into_actor(self));
+            ctx.spawn(
+                target
+                    .deliver(req.id.clone(), Outcome::Error(err))
+                    .into_actor(self),
+            );
             return;
         }
         if self.in_flight.contains_key(&req.id) {
-            let err = ErrorObject::invalid_request(format!("request id {} is already in use", req.id));
-            ctx.spawn(target.deliver(req.id.clone(), Outcome::Error(err)).into_actor(self));
+            let err =
+                ErrorObject::invalid_request(format!("request id {} is already in use", req.id));
+            ctx.spawn(
+                target
+                    .deliver(req.id.clone(), Outcome::Error(err))
+                    .into_actor(self),
+            );
             return;
         }
         let cancel = self.ended.child_token();
@@ -177,16 +194,14 @@ impl SessionActor {
             cancellation: cancel.clone(),
             actor: ctx.address(),
         });
-        let rctx = RequestContext::new(
-            req.id.clone(),
-            Some(self.facts.id.to_string()),
-            self.facts.version,
-            Arc::clone(&self.facts.client_capabilities),
-            self.facts.principal.clone(),
-            &req.params,
-            cancel,
-            peer,
-        );
+        let info = RequestInfo {
+            request_id: req.id.clone(),
+            session_id: Some(self.facts.id.to_string()),
+            protocol_version: self.facts.version,
+            client_capabilities: Arc::clone(&self.facts.client_capabilities),
+            principal: self.facts.principal.clone(),
+        };
+        let rctx = RequestContext::new(info, &req.params, cancel, peer);
         let deps = Arc::clone(&self.deps);
         let shared = Arc::clone(&self.shared);
         let session = Arc::clone(&self.facts.id);
@@ -280,7 +295,10 @@ impl ReplyTarget {
         match self {
             ReplyTarget::Json(tx) => {
                 let value = value.unwrap_or_else(|| {
-                    error_value(Some(id), &ErrorObject::new(codes::REQUEST_CANCELLED, "Request cancelled"))
+                    error_value(
+                        Some(id),
+                        &ErrorObject::new(codes::REQUEST_CANCELLED, "Request cancelled"),
+                    )
                 });
                 let _ = tx.send(value);
             }
@@ -342,8 +360,12 @@ impl Actor for SessionActor {
 impl StreamHandler<ServerEvent> for SessionActor {
     fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
         let message = match event {
-            ServerEvent::ToolsChanged => notification_value("notifications/tools/list_changed", Value::Null),
-            ServerEvent::PromptsChanged => notification_value("notifications/prompts/list_changed", Value::Null),
+            ServerEvent::ToolsChanged => {
+                notification_value("notifications/tools/list_changed", Value::Null)
+            }
+            ServerEvent::PromptsChanged => {
+                notification_value("notifications/prompts/list_changed", Value::Null)
+            }
             ServerEvent::ResourcesChanged => {
                 notification_value("notifications/resources/list_changed", Value::Null)
             }
@@ -415,10 +437,9 @@ impl Handler<Post> for SessionActor {
                     }
                 }
                 Message::Error(e) => {
-                    let resolved = e
-                        .id
-                        .as_ref()
-                        .is_some_and(|id| self.shared.resolve(id, Err(e.error.clone())));
+                    let resolved =
+                        e.id.as_ref()
+                            .is_some_and(|id| self.shared.resolve(id, Err(e.error.clone())));
                     if !resolved {
                         tracing::debug!(session = %self.facts.id, "error response to no pending request");
                     }
@@ -467,7 +488,11 @@ pub struct Detach {
 impl Handler<Detach> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: Detach, _ctx: &mut Self::Context) {
-        if self.connections.get(&msg.stream).is_some_and(|(id, _)| *id == msg.id) {
+        if self
+            .connections
+            .get(&msg.stream)
+            .is_some_and(|(id, _)| *id == msg.id)
+        {
             self.connections.remove(&msg.stream);
         }
         self.last_activity = Instant::now();

@@ -62,7 +62,9 @@ impl FromStr for EventId {
 /// Whether `s` is a well-formed stream id.
 pub fn is_stream_id(s: &str) -> bool {
     s == STANDALONE_STREAM
-        || (s.len() == 16 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        || (s.len() == 16
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 /// A fresh random id for a POST-opened stream.
@@ -83,7 +85,17 @@ mod tests {
         assert_eq!(id, EventId::new(&s, 42));
         assert_eq!(id.to_string(), format!("{s}-42"));
         assert_eq!("0-7".parse::<EventId>().unwrap().seq, 7);
-        for bad in ["", "0", "0-", "-1", "x-1", "0-1a", "0--1", "ABCDEF0123456789-1", "0-99999999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "0-",
+            "-1",
+            "x-1",
+            "0-1a",
+            "0--1",
+            "ABCDEF0123456789-1",
+            "0-99999999999999999999999",
+        ] {
             assert!(bad.parse::<EventId>().is_err(), "{bad}");
         }
     }

@@ -116,7 +116,11 @@ impl SessionHandle {
     }
 
     /// Delivers the messages of one POST.
-    pub async fn post(&self, messages: Vec<Message>, mode: ReplyMode) -> Result<PostReply, SessionError> {
+    pub async fn post(
+        &self,
+        messages: Vec<Message>,
+        mode: ReplyMode,
+    ) -> Result<PostReply, SessionError> {
         self.addr
             .send(Post { messages, mode })
             .await

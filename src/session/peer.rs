@@ -34,7 +34,11 @@ pub struct SessionShared {
 
 impl SessionShared {
     /// Fresh shared state.
-    pub fn new(log_level: LogLevel, subscriptions: BTreeSet<String>, request_timeout: Duration) -> Self {
+    pub fn new(
+        log_level: LogLevel,
+        subscriptions: BTreeSet<String>,
+        request_timeout: Duration,
+    ) -> Self {
         Self {
             log_level: AtomicU8::new(log_level.to_u8()),
             subscriptions: Mutex::new(subscriptions),

@@ -139,7 +139,11 @@ impl SessionRegistry {
 
     /// Finds the session, rehydrating its actor if needed; `NotFound` when it does not exist or
     /// belongs to another principal.
-    pub async fn get(&self, id: &str, principal: Option<&Principal>) -> Result<SessionHandle, SessionError> {
+    pub async fn get(
+        &self,
+        id: &str,
+        principal: Option<&Principal>,
+    ) -> Result<SessionHandle, SessionError> {
         if !is_valid_session_id(id) {
             return Err(SessionError::NotFound);
         }

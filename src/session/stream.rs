@@ -65,6 +65,20 @@ pub enum Frame {
     },
 }
 
+/// Which log a reader follows, and from where.
+#[derive(Clone)]
+pub struct ReaderSource {
+    /// The event store.
+    pub events: Arc<dyn EventStore>,
+    /// Session id.
+    pub session: Arc<str>,
+    /// Stream id.
+    pub stream: String,
+    /// Cursor: events with a greater sequence number are sent; `None` starts at the current end
+    /// of the log (a fresh standalone stream).
+    pub after: Option<u64>,
+}
+
 /// How a reader behaves.
 #[derive(Debug, Clone)]
 pub struct ReaderOptions {
@@ -76,16 +90,12 @@ pub struct ReaderOptions {
     pub batch: usize,
 }
 
-/// Starts a task that feeds `tx` with the events of `stream` after `after`.
+/// Starts a task that feeds `tx` with the events of `source`.
 ///
-/// `after = None` starts at the current end of the log (a fresh standalone stream). The task
-/// stops on any of the conditions in the module docs; dropping `guard` with it tells the
-/// session that the connection is gone.
+/// The task stops on any of the conditions in the module docs; dropping `guard` with it tells
+/// the session that the connection is gone.
 pub fn spawn_reader<G: Send + 'static>(
-    events: Arc<dyn EventStore>,
-    session: Arc<str>,
-    stream: String,
-    after: Option<u64>,
+    source: ReaderSource,
     options: ReaderOptions,
     ticket: CancellationToken,
     tx: mpsc::Sender<Frame>,
@@ -93,8 +103,21 @@ pub fn spawn_reader<G: Send + 'static>(
 ) {
     tokio::spawn(async move {
         let _guard = guard;
-        if let Err(e) = run_reader(&*events, &session, &stream, after, &options, &ticket, &tx).await {
-            tracing::warn!(session = %session, stream = %stream, error = %e, "SSE reader stopped");
+        let ReaderSource {
+            events,
+            session,
+            stream,
+            after,
+        } = source;
+        match run_reader(&*events, &session, &stream, after, &options, &ticket, &tx).await {
+            Ok(()) => {}
+            // The session was deleted or expired while the connection was open: a normal end.
+            Err(StoreError::NotFound) => {
+                tracing::debug!(session = %session, stream = %stream, "SSE reader ended: session gone");
+            }
+            Err(e) => {
+                tracing::warn!(session = %session, stream = %stream, error = %e, "SSE reader stopped")
+            }
         }
     });
 }
@@ -121,7 +144,14 @@ async fn run_reader(
     };
     if options.prime {
         let id = EventId::new(stream, cursor).to_string();
-        if tx.send(Frame::Event { id, data: Arc::from("") }).await.is_err() {
+        if tx
+            .send(Frame::Event {
+                id,
+                data: Arc::from(""),
+            })
+            .await
+            .is_err()
+        {
             return Ok(());
         }
     }

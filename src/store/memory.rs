@@ -223,7 +223,10 @@ impl EventStore for MemoryStore {
     async fn append(&self, session: &str, stream: &str, data: Arc<str>) -> Result<u64, StoreError> {
         let (max_len, max_age) = (self.config.event_max_len.max(1), self.config.event_max_age);
         self.with_live(session, |e| {
-            let log = e.streams.entry(stream.to_owned()).or_insert_with(StreamLog::new);
+            let log = e
+                .streams
+                .entry(stream.to_owned())
+                .or_insert_with(StreamLog::new);
             if log.closed {
                 return Err(StoreError::Corrupt(format!("stream {stream} is closed")));
             }
@@ -242,7 +245,10 @@ impl EventStore for MemoryStore {
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
         self.with_live(session, |e| {
-            let log = e.streams.entry(stream.to_owned()).or_insert_with(StreamLog::new);
+            let log = e
+                .streams
+                .entry(stream.to_owned())
+                .or_insert_with(StreamLog::new);
             log.closed = true;
             log.wake.send_modify(|v| *v = v.wrapping_add(1));
             Ok(())
@@ -278,7 +284,11 @@ impl EventStore for MemoryStore {
         })
     }
 
-    async fn stream_info(&self, session: &str, stream: &str) -> Result<Option<StreamInfo>, StoreError> {
+    async fn stream_info(
+        &self,
+        session: &str,
+        stream: &str,
+    ) -> Result<Option<StreamInfo>, StoreError> {
         self.with_live(session, |e| {
             Ok(e.streams.get(stream).map(|log| StreamInfo {
                 last_seq: log.last_seq,

@@ -106,7 +106,11 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<EventBatch, StoreError>;
     /// Metadata of a stream, `None` if it never existed (or was trimmed away entirely).
-    async fn stream_info(&self, session: &str, stream: &str) -> Result<Option<StreamInfo>, StoreError>;
+    async fn stream_info(
+        &self,
+        session: &str,
+        stream: &str,
+    ) -> Result<Option<StreamInfo>, StoreError>;
     /// A wake-up handle for new events on the stream; `NotFound` if the session is gone.
     fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError>;
 }

@@ -96,36 +96,50 @@ fn register_tools(registry: &Registry) -> Result<(), ToolDefError> {
         CallToolResult::error("This tool intentionally returns an error for testing"),
     )?;
     registry.add_tool(
-        ToolSpec::new("test_tool_with_logging", "Tests tool that emits log messages during execution")
-            .input_schema(no_args())
-            .build_raw(|_args, ctx: RequestContext| async move {
-                for (i, msg) in ["Tool execution started", "Tool processing data", "Tool execution completed"]
-                    .into_iter()
-                    .enumerate()
-                {
-                    if i > 0 {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    ctx.log(LogLevel::Info, None, json!(msg)).await?;
+        ToolSpec::new(
+            "test_tool_with_logging",
+            "Tests tool that emits log messages during execution",
+        )
+        .input_schema(no_args())
+        .build_raw(|_args, ctx: RequestContext| async move {
+            for (i, msg) in [
+                "Tool execution started",
+                "Tool processing data",
+                "Tool execution completed",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Ok(CallToolResult::text("Tool with logging executed successfully"))
-            })?,
+                ctx.log(LogLevel::Info, None, json!(msg)).await?;
+            }
+            Ok(CallToolResult::text(
+                "Tool with logging executed successfully",
+            ))
+        })?,
     );
     registry.add_tool(
-        ToolSpec::new("test_tool_with_progress", "Tests tool that reports progress notifications")
-            .input_schema(no_args())
-            .build_raw(|_args, ctx: RequestContext| async move {
-                for (i, p) in [0.0, 50.0, 100.0].into_iter().enumerate() {
-                    if i > 0 {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    let msg = format!("Completed step {p} of 100");
-                    ctx.progress(p, Some(100.0), Some(&msg)).await?;
+        ToolSpec::new(
+            "test_tool_with_progress",
+            "Tests tool that reports progress notifications",
+        )
+        .input_schema(no_args())
+        .build_raw(|_args, ctx: RequestContext| async move {
+            for (i, p) in [0.0, 50.0, 100.0].into_iter().enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                let token = ctx.progress_token.clone().unwrap_or(Value::Null);
-                let text = token.as_str().map_or_else(|| token.to_string(), str::to_owned);
-                Ok(CallToolResult::text(text))
-            })?,
+                let msg = format!("Completed step {p} of 100");
+                ctx.progress(p, Some(100.0), Some(&msg)).await?;
+            }
+            let token = ctx.progress_token.clone().unwrap_or(Value::Null);
+            let text = token
+                .as_str()
+                .map_or_else(|| token.to_string(), str::to_owned);
+            Ok(CallToolResult::text(text))
+        })?,
     );
     registry.add_tool(
         ToolSpec::new("test_reconnection", "Tests SSE stream disconnection and client reconnection (SEP-1699)")
@@ -165,33 +179,54 @@ fn register_tools(registry: &Registry) -> Result<(), ToolDefError> {
 
 fn register_interactive_tools(registry: &Registry) -> Result<(), ToolDefError> {
     registry.add_tool(
-        ToolSpec::new("test_sampling", "Tests server-initiated sampling (LLM completion request)")
-            .input_schema(json!({"type": "object", "properties": {"prompt": {"type": "string",
-                "description": "The prompt to send to the LLM"}}, "required": ["prompt"]}))
-            .build_raw(|args: Value, ctx: RequestContext| async move {
-                let prompt = args.get("prompt").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let answer = ctx
-                    .create_message(json!({
-                        "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
-                        "maxTokens": 100
-                    }))
-                    .await?;
-                let text = answer.pointer("/content/text").and_then(Value::as_str).unwrap_or("");
-                Ok(CallToolResult::text(format!("LLM response: {text}")))
-            })?,
+        ToolSpec::new(
+            "test_sampling",
+            "Tests server-initiated sampling (LLM completion request)",
+        )
+        .input_schema(
+            json!({"type": "object", "properties": {"prompt": {"type": "string",
+                "description": "The prompt to send to the LLM"}}, "required": ["prompt"]}),
+        )
+        .build_raw(|args: Value, ctx: RequestContext| async move {
+            let prompt = args
+                .get("prompt")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let answer = ctx
+                .create_message(json!({
+                    "messages": [{"role": "user", "content": {"type": "text", "text": prompt}}],
+                    "maxTokens": 100
+                }))
+                .await?;
+            let text = answer
+                .pointer("/content/text")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Ok(CallToolResult::text(format!("LLM response: {text}")))
+        })?,
     );
     registry.add_tool(
-        ToolSpec::new("test_elicitation", "Tests server-initiated elicitation (user input request)")
-            .input_schema(json!({"type": "object", "properties": {"message": {"type": "string",
-                "description": "The message to show the user"}}, "required": ["message"]}))
-            .build_raw(|args: Value, ctx: RequestContext| async move {
-                let message = args.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let schema = json!({"type": "object", "properties": {
+        ToolSpec::new(
+            "test_elicitation",
+            "Tests server-initiated elicitation (user input request)",
+        )
+        .input_schema(
+            json!({"type": "object", "properties": {"message": {"type": "string",
+                "description": "The message to show the user"}}, "required": ["message"]}),
+        )
+        .build_raw(|args: Value, ctx: RequestContext| async move {
+            let message = args
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let schema = json!({"type": "object", "properties": {
                     "username": {"type": "string", "description": "User's response"},
                     "email": {"type": "string", "description": "User's email address"}},
                     "required": ["username", "email"]});
-                elicit_summary(&ctx, &message, schema, "User response").await
-            })?,
+            elicit_summary(&ctx, &message, schema, "User response").await
+        })?,
     );
     registry.add_tool(
         ToolSpec::new("test_elicitation_sep1034_defaults", "Tests elicitation with default values per SEP-1034")
@@ -245,41 +280,82 @@ async fn elicit_summary(
     let answer = ctx
         .elicit(json!({"message": message, "requestedSchema": schema}))
         .await?;
-    let action = answer.get("action").and_then(Value::as_str).unwrap_or("unknown");
+    let action = answer
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
     let content = answer.get("content").cloned().unwrap_or(Value::Null);
-    Ok(CallToolResult::text(format!("{label}: action={action}, content={content}")))
+    Ok(CallToolResult::text(format!(
+        "{label}: action={action}, content={content}"
+    )))
 }
 
 fn register_resources(registry: &Registry) {
     registry.add_resource(
-        ResourceDef::new("test://static-text", "static-text", Some("text/plain"), |uri, _ctx| async move {
-            Ok::<_, ErrorObject>(vec![text_contents(&uri, "text/plain", "This is the content of the static text resource.")])
-        })
+        ResourceDef::new(
+            "test://static-text",
+            "static-text",
+            Some("text/plain"),
+            |uri, _ctx| async move {
+                Ok::<_, ErrorObject>(vec![text_contents(
+                    &uri,
+                    "text/plain",
+                    "This is the content of the static text resource.",
+                )])
+            },
+        )
         .field("title", json!("Static Text Resource"))
         .field("description", json!("A static text resource for testing")),
     );
     registry.add_resource(
-        ResourceDef::new("test://static-binary", "static-binary", Some("image/png"), |uri, _ctx| async move {
-            Ok::<_, ErrorObject>(vec![blob_contents(&uri, "image/png", PNG_1X1)])
-        })
+        ResourceDef::new(
+            "test://static-binary",
+            "static-binary",
+            Some("image/png"),
+            |uri, _ctx| async move {
+                Ok::<_, ErrorObject>(vec![blob_contents(&uri, "image/png", PNG_1X1)])
+            },
+        )
         .field("title", json!("Static Binary Resource"))
-        .field("description", json!("A static binary resource (image) for testing")),
+        .field(
+            "description",
+            json!("A static binary resource (image) for testing"),
+        ),
     );
     registry.add_resource(
-        ResourceDef::new("test://watched-resource", "watched-resource", Some("text/plain"), |uri, _ctx| async move {
-            Ok::<_, ErrorObject>(vec![text_contents(&uri, "text/plain", "Watched resource content")])
-        })
+        ResourceDef::new(
+            "test://watched-resource",
+            "watched-resource",
+            Some("text/plain"),
+            |uri, _ctx| async move {
+                Ok::<_, ErrorObject>(vec![text_contents(
+                    &uri,
+                    "text/plain",
+                    "Watched resource content",
+                )])
+            },
+        )
         .field("title", json!("Watched Resource"))
         .field("description", json!("A resource that can be subscribed to")),
     );
     registry.add_template(
-        TemplateDef::new("test://template/{id}/data", "template", Some("application/json"), |uri, vars, _ctx| async move {
-            let id = vars.get("id").cloned().unwrap_or_default();
-            let text = json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string();
-            Ok::<_, ErrorObject>(vec![text_contents(&uri, "application/json", text)])
-        })
+        TemplateDef::new(
+            "test://template/{id}/data",
+            "template",
+            Some("application/json"),
+            |uri, vars, _ctx| async move {
+                let id = vars.get("id").cloned().unwrap_or_default();
+                let text =
+                    json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")})
+                        .to_string();
+                Ok::<_, ErrorObject>(vec![text_contents(&uri, "application/json", text)])
+            },
+        )
         .field("title", json!("Template Resource"))
-        .field("description", json!("A resource template with an id parameter")),
+        .field(
+            "description",
+            json!("A resource template with an id parameter"),
+        ),
     );
 }
 

@@ -72,12 +72,14 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
             .output::<NumberResult>()
             .build(|args: TwoNumbers, _ctx| async move {
                 let result = args.a + args.b;
-                Ok(CallToolResult::structured(NumberResult { result }).with_text(format!(
-                    "The sum of {} and {} is {}",
-                    format_number(args.a),
-                    format_number(args.b),
-                    format_number(result)
-                )))
+                Ok(
+                    CallToolResult::structured(NumberResult { result }).with_text(format!(
+                        "The sum of {} and {} is {}",
+                        format_number(args.a),
+                        format_number(args.b),
+                        format_number(result)
+                    )),
+                )
             })?,
     );
     registry.add_tool(
@@ -87,12 +89,14 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
             .output::<NumberResult>()
             .build(|args: TwoNumbers, _ctx| async move {
                 let result = args.a * args.b;
-                Ok(CallToolResult::structured(NumberResult { result }).with_text(format!(
-                    "The product of {} and {} is {}",
-                    format_number(args.a),
-                    format_number(args.b),
-                    format_number(result)
-                )))
+                Ok(
+                    CallToolResult::structured(NumberResult { result }).with_text(format!(
+                        "The product of {} and {} is {}",
+                        format_number(args.a),
+                        format_number(args.b),
+                        format_number(result)
+                    )),
+                )
             })?,
     );
     registry.add_tool(
@@ -116,10 +120,19 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
         .build(count)?,
     );
     registry.add_resource(
-        ResourceDef::new(CLOCK_URI, "clock", Some("text/plain"), |uri, _ctx| async move {
-            let now = crate::store::record::now_ms();
-            Ok::<_, ErrorObject>(vec![text_contents(&uri, "text/plain", format!("unix-ms {now}"))])
-        })
+        ResourceDef::new(
+            CLOCK_URI,
+            "clock",
+            Some("text/plain"),
+            |uri, _ctx| async move {
+                let now = crate::store::record::now_ms();
+                Ok::<_, ErrorObject>(vec![text_contents(
+                    &uri,
+                    "text/plain",
+                    format!("unix-ms {now}"),
+                )])
+            },
+        )
         .field("title", json!("Server clock"))
         .field(
             "description",
@@ -140,8 +153,10 @@ async fn count(args: CountArgs, ctx: RequestContext) -> Result<CallToolResult, T
             }
         }
         let message = format!("Counted {i} of {n}");
-        ctx.progress(f64::from(i), Some(f64::from(n)), Some(&message)).await?;
-        ctx.log(LogLevel::Info, Some("count"), json!(message)).await?;
+        ctx.progress(f64::from(i), Some(f64::from(n)), Some(&message))
+            .await?;
+        ctx.log(LogLevel::Info, Some("count"), json!(message))
+            .await?;
     }
     Ok(CallToolResult::text(format!("Counted to {n}")))
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Installs everything the tests need beyond the Rust toolchain, idempotently,
+# into the git-ignored project folder .tools/ (plus tests/clients/node_modules):
+#   - redis-server            (Debian package, only if missing)
+#   - Node >= 22              (.tools/node22, from the npm package node-linux-<arch>,
+#                              only if the machine's node is older)
+#   - tests/clients npm deps  (MCP TypeScript SDK, conformance suites 0.1.16 and
+#                              0.2.0-alpha.12 side by side) from package-lock.json
+#   - .tools/venv             (Python: mcp, pytest, httpx) from
+#                              tests/clients/python/requirements*.txt
+# Re-running is cheap: each step is skipped when its stamp matches.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+mkdir -p "$TOOLS_DIR"
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  log "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# ---------------------------------------------------------------- redis-server
+if command -v redis-server >/dev/null 2>&1; then
+  log "redis-server: present ($(redis-server --version | awk '{print $3}'))"
+else
+  apt_install redis-server
+  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
+  log "redis-server: installed ($(redis-server --version | awk '{print $3}'))"
+fi
+
+# ------------------------------------------------------------------- npm/node
+if ! command -v npm >/dev/null 2>&1; then
+  # Needed only as a package client (npm pack / npm ci); any version will do.
+  apt_install nodejs npm
+fi
+
+sys_major="$(PATH="${PATH//$NODE22_BIN:/}" node_major node)"
+if [ -x "$NODE22_BIN/node" ] && [ "$("$NODE22_BIN/node" --version)" = "v$NODE22_VERSION" ]; then
+  log "node: .tools/node22 present ($("$NODE22_BIN/node" --version))"
+elif [ "$sys_major" -ge "$NODE_MIN_MAJOR" ] && [ ! -d "$NODE22_DIR" ]; then
+  log "node: machine node is $(node --version), >= $NODE_MIN_MAJOR; nothing to install"
+else
+  log "node: machine node major is $sys_major (< $NODE_MIN_MAJOR); installing $NODE22_PKG@$NODE22_VERSION into .tools/node22"
+  tmp="$(mktemp -d "$TOOLS_DIR/node22.tmp.XXXXXX")"
+  (cd "$tmp" && npm pack --silent "$NODE22_PKG@$NODE22_VERSION" >/dev/null)
+  tgz="$(ls "$tmp"/*.tgz)"
+  tar -xzf "$tgz" -C "$tmp"
+  rm -f "$tgz"
+  [ -x "$tmp/package/bin/node" ] || die "no package/bin/node in $NODE22_PKG@$NODE22_VERSION"
+  "$tmp/package/bin/node" --version >/dev/null || die "unpacked node does not run"
+  rm -rf "$NODE22_DIR"
+  mv "$tmp" "$NODE22_DIR"
+  log "node: installed $("$NODE22_BIN/node" --version) at .tools/node22/package/bin"
+fi
+# Re-source so PATH picks up a freshly installed .tools/node22.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ "$(node_major node)" -ge "$NODE_MIN_MAJOR" ] || die "node on PATH is $(node --version), need >= $NODE_MIN_MAJOR"
+
+# ------------------------------------------------------ tests/clients (npm ci)
+nm_stamp_file="$CLIENTS_DIR/node_modules/.mcp-hive-install-stamp"
+nm_stamp="$(stamp_of "$CLIENTS_DIR/package.json" "$CLIENTS_DIR/package-lock.json" "$(node --version)")"
+if [ -f "$nm_stamp_file" ] && [ "$(cat "$nm_stamp_file")" = "$nm_stamp" ]; then
+  log "npm: tests/clients/node_modules up to date"
+else
+  if [ -f "$CLIENTS_DIR/package-lock.json" ]; then
+    log "npm: npm ci in tests/clients"
+    (cd "$CLIENTS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    log "npm: no package-lock.json yet; npm install in tests/clients (commit the lock file)"
+    (cd "$CLIENTS_DIR" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+  echo "$nm_stamp" >"$nm_stamp_file"
+fi
+for pkg in @modelcontextprotocol/sdk conformance-0-1-16 conformance-0-2-0; do
+  v="$(node -p "require('$CLIENTS_DIR/node_modules/$pkg/package.json').version")" ||
+    die "npm package $pkg missing in tests/clients/node_modules"
+  log "npm: $pkg $v"
+done
+
+# ------------------------------------------------------------- python venv
+PY="${PYTHON:-python3}"
+command -v "$PY" >/dev/null 2>&1 || apt_install python3 python3-venv python3-pip
+req="$CLIENTS_DIR/python/requirements.txt"
+lock="$CLIENTS_DIR/python/requirements.lock"
+venv_stamp_file="$VENV_DIR/.mcp-hive-install-stamp"
+if ! "$VENV_DIR/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  rm -rf "$VENV_DIR"
+  log "python: creating .tools/venv with $("$PY" --version 2>&1) ($(command -v "$PY"))"
+  if ! "$PY" -m venv "$VENV_DIR" 2>/dev/null; then
+    rm -rf "$VENV_DIR"
+    apt_install python3-venv
+    "$PY" -m venv "$VENV_DIR"
+  fi
+fi
+venv_stamp="$(stamp_of "$req" "$lock" "$("$VENV_DIR/bin/python" --version 2>&1)")"
+if [ -f "$venv_stamp_file" ] && [ "$(cat "$venv_stamp_file")" = "$venv_stamp" ]; then
+  log "python: .tools/venv up to date"
+else
+  log "python: pip install -r tests/clients/python/requirements.txt"
+  constraint=()
+  [ -f "$lock" ] && constraint=(-c "$lock")
+  "$VENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" "${constraint[@]}"
+  echo "$venv_stamp" >"$venv_stamp_file"
+fi
+"$VENV_DIR/bin/python" - <<'EOF' || die "python test dependencies not importable"
+import importlib.metadata as m
+for name in ("mcp", "pytest", "httpx", "anyio"):
+    print(f"[install-test-deps.sh] python: {name} {m.version(name)}")
+import mcp.client.streamable_http, mcp.client.session  # noqa: F401
+EOF
+
+log "done: node $(node --version) ($(command -v node)), npm $(npm --version), $("$VENV_DIR/bin/python" --version)"

@@ -1,0 +1,318 @@
+//! Black-box test helpers: start the real `mcp-hive serve` binary on `127.0.0.1:0`, talk to it
+//! over HTTP with reqwest, and parse its SSE streams.
+
+#![allow(dead_code)]
+
+use futures_util::StreamExt;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use std::pin::Pin;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running server process, killed on drop.
+pub struct TestServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The MCP endpoint URL.
+    pub mcp: String,
+}
+
+impl TestServer {
+    /// Starts the server with extra environment variables (auth off, fixtures on).
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-hive"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("MCP_CONFORMANCE_FIXTURES", "true")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn mcp-hive");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("server did not start within 30 s")
+            .expect("read stdout")
+            .expect("server exited before listening");
+        let base = line
+            .strip_prefix("mcp-hive listening on ")
+            .expect("listening line")
+            .trim()
+            .to_owned();
+        let path = env
+            .iter()
+            .find(|(k, _)| *k == "MCP_PATH")
+            .map_or("/mcp", |(_, v)| v);
+        Self {
+            mcp: format!("{base}{path}"),
+            base,
+            child,
+        }
+    }
+
+    /// Sends SIGTERM and waits for exit; returns whether it exited within `limit`.
+    pub async fn terminate(mut self, limit: Duration) -> bool {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        tokio::time::timeout(limit, self.child.wait()).await.is_ok()
+    }
+}
+
+/// A minimal MCP client over raw HTTP.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub session: Option<String>,
+    pub version: String,
+}
+
+impl Client {
+    /// A client for a server.
+    pub fn new(server: &TestServer) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+            url: server.mcp.clone(),
+            session: None,
+            version: "2025-11-25".into(),
+        }
+    }
+
+    /// A POST with the standard MCP headers.
+    pub fn post(&self, body: &Value) -> RequestBuilder {
+        let mut rb = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(s) = &self.session {
+            rb = rb
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", &self.version);
+        }
+        rb
+    }
+
+    /// A POST carrying `version` as its only `MCP-Protocol-Version` header.
+    pub fn post_with_version(&self, body: &Value, version: &str) -> RequestBuilder {
+        let mut rb = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", version)
+            .body(body.to_string());
+        if let Some(s) = &self.session {
+            rb = rb.header("Mcp-Session-Id", s);
+        }
+        rb
+    }
+
+    /// A GET on the endpoint with the standard headers.
+    pub fn get(&self) -> RequestBuilder {
+        let mut rb = self
+            .http
+            .get(&self.url)
+            .header("Accept", "text/event-stream");
+        if let Some(s) = &self.session {
+            rb = rb
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", &self.version);
+        }
+        rb
+    }
+
+    /// Initializes a session with the given version and capabilities; sends `initialized`.
+    pub async fn initialize(&mut self, version: &str, capabilities: Value) -> Value {
+        let res = self
+            .post(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": version, "capabilities": capabilities,
+                "clientInfo": {"name": "tests", "version": "1.0"}}}),
+            )
+            .send()
+            .await
+            .expect("initialize");
+        assert_eq!(res.status(), StatusCode::OK);
+        let sid = res
+            .headers()
+            .get("mcp-session-id")
+            .expect("session id header")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let body: Value = res.json().await.expect("json");
+        self.version = body["result"]["protocolVersion"]
+            .as_str()
+            .expect("version")
+            .to_owned();
+        self.session = Some(sid);
+        let res = self
+            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .send()
+            .await
+            .expect("initialized");
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        body
+    }
+
+    /// A request answered as JSON; returns the status and body.
+    pub async fn call_json(&self, body: &Value) -> (StatusCode, Value) {
+        let res = self.post(body).send().await.expect("send");
+        let status = res.status();
+        let body = res.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A request whose response may be JSON or SSE; returns the final JSON-RPC response with
+    /// the request's id and every message seen before it.
+    pub async fn call(&self, body: &Value) -> (Value, Vec<Value>) {
+        let id = body["id"].clone();
+        let res = self.post(body).send().await.expect("send");
+        assert_eq!(res.status(), StatusCode::OK, "call {body}");
+        if is_sse(res.headers()) {
+            let mut sse = SseReader::new(res);
+            let mut seen = Vec::new();
+            while let Some(ev) = sse.next(Duration::from_secs(15)).await {
+                let Some(msg) = ev.json() else { continue };
+                if msg.get("id") == Some(&id)
+                    && (msg.get("result").is_some() || msg.get("error").is_some())
+                {
+                    return (msg, seen);
+                }
+                seen.push(msg);
+            }
+            panic!("stream ended without a response to {id}");
+        }
+        (res.json().await.expect("json"), Vec::new())
+    }
+}
+
+/// Whether a response is an SSE stream.
+pub fn is_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// One SSE event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub data: String,
+    pub retry: Option<u64>,
+}
+
+impl SseEvent {
+    /// The data as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.data).ok()
+    }
+}
+
+type ByteStream = Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// Incremental SSE parser over a response body.
+pub struct SseReader {
+    stream: ByteStream,
+    buf: String,
+    pub retry: Option<u64>,
+}
+
+impl SseReader {
+    /// Wraps a streaming response.
+    pub fn new(res: Response) -> Self {
+        Self {
+            stream: Box::pin(res.bytes_stream()),
+            buf: String::new(),
+            retry: None,
+        }
+    }
+
+    /// The next event with data, `None` when the stream ends or `timeout` passes.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(pos) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..pos + 2).collect();
+                let mut ev = SseEvent::default();
+                let mut has_data = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = Some(v.trim_start().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        if has_data {
+                            ev.data.push('\n');
+                        }
+                        ev.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                        has_data = true;
+                    } else if let Some(v) = line.strip_prefix("retry:") {
+                        self.retry = v.trim().parse().ok();
+                        ev.retry = self.retry;
+                    }
+                }
+                if has_data {
+                    return Some(ev);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            let chunk = chunk.ok()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Collects events until the stream ends or `timeout` passes without one.
+    pub async fn collect(&mut self, timeout: Duration) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        while let Some(ev) = self.next(timeout).await {
+            out.push(ev);
+        }
+        out
+    }
+
+    /// Whether the stream has ended (within `timeout`): no more bytes and EOF.
+    pub async fn ended(&mut self, timeout: Duration) -> bool {
+        loop {
+            match tokio::time::timeout(timeout, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+            }
+        }
+    }
+}
+
+/// A `tools/call` request body.
+pub fn tool_call(id: i64, name: &str, args: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}})
+}
+
+/// Splits `<stream>-<seq>`.
+pub fn split_id(id: &str) -> (String, u64) {
+    let (s, n) = id.rsplit_once('-').expect("event id");
+    (s.to_owned(), n.parse().expect("seq"))
+}

@@ -1,0 +1,179 @@
+//! One behavioural suite for every store backend: each backend's test calls [`run_suite`] with a
+//! store configured with a short TTL. Today: the embedded store; the Redis store joins next.
+
+use mcp_hive::store::memory::{MemoryStore, MemoryStoreConfig};
+use mcp_hive::store::{EventStore, SessionPatch, SessionRecord, SessionStore, StoreError};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn record(id: &str) -> SessionRecord {
+    SessionRecord {
+        id: id.to_owned(),
+        protocol_version: "2025-11-25".into(),
+        client_info: json!({"name": "suite", "version": "1"}),
+        client_capabilities: json!({"sampling": {}}),
+        log_level: "info".into(),
+        subscriptions: Default::default(),
+        principal: None,
+        created_at_ms: 1,
+    }
+}
+
+/// The behaviour every backend must have. `ttl` is the configured session TTL, `max_len` the
+/// configured event-log length.
+async fn run_suite(
+    sessions: Arc<dyn SessionStore>,
+    events: Arc<dyn EventStore>,
+    ttl: Duration,
+    max_len: usize,
+) {
+    // Records: create, load, duplicate, patch, delete.
+    sessions.create_session(&record("s1")).await.unwrap();
+    assert!(matches!(
+        sessions.create_session(&record("s1")).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let loaded = sessions.load_session("s1").await.unwrap().unwrap();
+    assert_eq!(loaded, record("s1"));
+    assert!(sessions.load_session("nope").await.unwrap().is_none());
+    sessions
+        .update_session("s1", &SessionPatch::LogLevel("debug".into()))
+        .await
+        .unwrap();
+    sessions
+        .update_session("s1", &SessionPatch::Subscribe("a://x".into()))
+        .await
+        .unwrap();
+    sessions
+        .update_session("s1", &SessionPatch::Subscribe("a://y".into()))
+        .await
+        .unwrap();
+    sessions
+        .update_session("s1", &SessionPatch::Unsubscribe("a://x".into()))
+        .await
+        .unwrap();
+    let loaded = sessions.load_session("s1").await.unwrap().unwrap();
+    assert_eq!(loaded.log_level, "debug");
+    assert_eq!(loaded.subscriptions.iter().collect::<Vec<_>>(), ["a://y"]);
+    assert!(matches!(
+        sessions
+            .update_session("nope", &SessionPatch::LogLevel("x".into()))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        sessions
+            .list_sessions(10)
+            .await
+            .unwrap()
+            .contains(&"s1".to_owned())
+    );
+
+    // Event logs: sequence numbers, reads after a cursor, isolation between streams, close.
+    let mut watch = events.watch("s1", "aa").unwrap();
+    for i in 1..=5u64 {
+        let seq = events
+            .append("s1", "aa", Arc::from(format!("e{i}")))
+            .await
+            .unwrap();
+        assert_eq!(seq, i);
+    }
+    assert!(watch.has_changed().unwrap(), "appends wake watchers");
+    watch.borrow_and_update();
+    events.append("s1", "bb", Arc::from("other")).await.unwrap();
+    let batch = events.read_after("s1", "aa", 2, 100).await.unwrap();
+    let data: Vec<&str> = batch.events.iter().map(|e| &*e.data).collect();
+    assert_eq!(data, ["e3", "e4", "e5"]);
+    assert!(!batch.closed);
+    let limited = events.read_after("s1", "aa", 0, 2).await.unwrap();
+    assert_eq!(limited.events.len(), 2);
+    assert!(!limited.closed);
+    events.close_stream("s1", "aa").await.unwrap();
+    assert!(watch.has_changed().unwrap(), "closing wakes watchers");
+    let batch = events.read_after("s1", "aa", 5, 100).await.unwrap();
+    assert!(batch.events.is_empty() && batch.closed);
+    assert!(
+        events.append("s1", "aa", Arc::from("late")).await.is_err(),
+        "closed streams take no events"
+    );
+    let info = events.stream_info("s1", "aa").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (5, true));
+    assert!(events.stream_info("s1", "zz").await.unwrap().is_none());
+    assert!(matches!(
+        events.append("nope", "aa", Arc::from("x")).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Trimming by length keeps the newest events and their sequence numbers.
+    for i in 0..(max_len + 5) {
+        events
+            .append("s1", "cc", Arc::from(format!("c{i}")))
+            .await
+            .unwrap();
+    }
+    let batch = events.read_after("s1", "cc", 0, 10_000).await.unwrap();
+    assert_eq!(batch.events.len(), max_len);
+    assert_eq!(batch.events.last().unwrap().seq, (max_len + 5) as u64);
+
+    // Deleting a session removes its logs and ends its watchers.
+    let mut bb = events.watch("s1", "bb").unwrap();
+    assert!(sessions.delete_session("s1").await.unwrap());
+    assert!(!sessions.delete_session("s1").await.unwrap());
+    assert!(sessions.load_session("s1").await.unwrap().is_none());
+    assert!(
+        bb.changed().await.is_err(),
+        "watchers of a deleted session end"
+    );
+    assert!(matches!(
+        events.read_after("s1", "aa", 0, 10).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Expiry: a session untouched for longer than the TTL is gone; touching slides the TTL.
+    sessions.create_session(&record("s2")).await.unwrap();
+    sessions.create_session(&record("s3")).await.unwrap();
+    let half = ttl / 2;
+    tokio::time::sleep(half + Duration::from_millis(100)).await;
+    assert!(sessions.touch_session("s2").await.unwrap());
+    tokio::time::sleep(half + Duration::from_millis(100)).await;
+    assert!(
+        sessions.load_session("s2").await.unwrap().is_some(),
+        "touched session lives"
+    );
+    assert!(
+        sessions.load_session("s3").await.unwrap().is_none(),
+        "untouched session expired"
+    );
+    assert!(!sessions.touch_session("s3").await.unwrap());
+    assert!(sessions.ping().await.is_ok());
+}
+
+#[tokio::test]
+async fn memory_store_passes_the_suite() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        session_ttl: Duration::from_secs(2),
+        max_sessions: 0,
+        event_max_len: 50,
+        event_max_age: Duration::from_secs(60),
+    });
+    run_suite(store.clone(), store, Duration::from_secs(2), 50).await;
+}
+
+#[tokio::test]
+async fn memory_store_caps_live_sessions() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 2,
+        event_max_len: 10,
+        event_max_age: Duration::from_secs(60),
+    });
+    store.create_session(&record("a")).await.unwrap();
+    store.create_session(&record("b")).await.unwrap();
+    assert!(matches!(
+        store.create_session(&record("c")).await,
+        Err(StoreError::Full(2))
+    ));
+    store.delete_session("a").await.unwrap();
+    store.create_session(&record("c")).await.unwrap();
+}
