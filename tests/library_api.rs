@@ -1,0 +1,221 @@
+//! The library API as a Rust developer uses it: build a registry with typed tools (input schema
+//! generated from Rust types), resources and prompts, run the server in-process on port 0, and
+//! change the registry at run time (live sessions get `list_changed` on their GET stream).
+
+mod common;
+
+use common::{SseReader, split_id};
+use mcp_hive::config::Settings;
+use mcp_hive::registry::Registry;
+use mcp_hive::registry::prompt::{PromptArgument, PromptDef};
+use mcp_hive::registry::resource::{ResourceDef, text_contents};
+use mcp_hive::registry::tool::{CallToolResult, ToolError, ToolSpec};
+use mcp_hive::startup::Application;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct ReverseArgs {
+    /// Text to reverse.
+    text: String,
+    /// Repeat count.
+    #[serde(default)]
+    times: Option<u8>,
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    sid: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let mut rb = http
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(sid) = sid {
+        rb = rb.header("Mcp-Session-Id", sid);
+    }
+    rb.send().await.unwrap()
+}
+
+async fn result_of(res: reqwest::Response) -> Value {
+    if common::is_sse(res.headers()) {
+        let mut sse = SseReader::new(res);
+        while let Some(ev) = sse.next(Duration::from_secs(5)).await {
+            if let Some(m) = ev.json()
+                && (m.get("result").is_some() || m.get("error").is_some())
+            {
+                return m;
+            }
+        }
+        panic!("no response on the stream");
+    }
+    res.json().await.unwrap()
+}
+
+#[actix_web::test]
+async fn custom_tools_and_runtime_registry_changes() {
+    let env: HashMap<String, String> = [("PORT", "0"), ("HOST", "127.0.0.1")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let settings = Settings::load_from(&env, None).unwrap();
+    let registry = Registry::new();
+    registry.add_tool(
+        ToolSpec::new("reverse", "Reverse a string")
+            .build(|a: ReverseArgs, ctx| async move {
+                if a.text.len() > 1000 {
+                    return Err(ToolError::Execution("too long".into()));
+                }
+                let r: String = a.text.chars().rev().collect();
+                let session = ctx.session_id.unwrap_or_default();
+                let times = usize::from(a.times.unwrap_or(1));
+                Ok(CallToolResult::text(format!(
+                    "{}|{}",
+                    r.repeat(times),
+                    session.len()
+                )))
+            })
+            .unwrap(),
+    );
+    registry.add_resource(ResourceDef::new(
+        "app://motd",
+        "motd",
+        Some("text/plain"),
+        |uri, _ctx| async move { Ok(vec![text_contents(&uri, "text/plain", "hello")]) },
+    ));
+    registry.add_prompt(PromptDef::new("ask", "Ask about a topic", vec![PromptArgument::required("topic", "The topic")], |args, _ctx| async move {
+        Ok(json!({"messages": [{"role": "user", "content": {"type": "text", "text": format!("Tell me about {}", args["topic"])}}]}))
+    }));
+
+    let app = Application::build(settings, registry.clone()).unwrap();
+    let url = format!("http://127.0.0.1:{}/mcp", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    let res = post(&http, &url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
+    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+
+    // The generated schema describes the Rust type.
+    let list = result_of(
+        post(
+            &http,
+            &url,
+            Some(&sid),
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}),
+        )
+        .await,
+    )
+    .await;
+    let schema = &list["result"]["tools"][0]["inputSchema"];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["required"], json!(["text"]));
+    assert_eq!(
+        schema["properties"]["text"]["description"],
+        "Text to reverse."
+    );
+
+    let r = result_of(
+        post(
+            &http,
+            &url,
+            Some(&sid),
+            json!({"jsonrpc":"2.0","id":2,"method":"tools/call",
+        "params":{"name":"reverse","arguments":{"text":"abc","times":2}}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        r["result"]["content"][0]["text"], "cbacba|32",
+        "handler got args and the session id"
+    );
+    let r = result_of(
+        post(
+            &http,
+            &url,
+            Some(&sid),
+            json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
+        "params":{"name":"reverse","arguments":{"times":2}}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        r["result"]["isError"], true,
+        "schema validation before the handler"
+    );
+    let r = result_of(
+        post(
+            &http,
+            &url,
+            Some(&sid),
+            json!({"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"app://motd"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(r["result"]["contents"][0]["text"], "hello");
+    let r = result_of(post(&http, &url, Some(&sid), json!({"jsonrpc":"2.0","id":5,"method":"prompts/get","params":{"name":"ask","arguments":{"topic":"bees"}}})).await).await;
+    assert!(
+        r["result"]["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("bees")
+    );
+
+    // Runtime changes reach the GET stream as list_changed notifications.
+    let res = http
+        .get(&url)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &sid)
+        .send()
+        .await
+        .unwrap();
+    let mut sse = SseReader::new(res);
+    let _priming = sse.next(Duration::from_secs(5)).await.unwrap();
+    assert!(registry.remove_tool("reverse"));
+    registry.add_prompt(PromptDef::new(
+        "ask2",
+        "Another",
+        vec![],
+        |_a, _c| async move { Ok(json!({"messages": []})) },
+    ));
+    let mut methods = Vec::new();
+    while methods.len() < 2 {
+        let ev = sse
+            .next(Duration::from_secs(5))
+            .await
+            .expect("notification");
+        assert_eq!(
+            split_id(ev.id.as_deref().unwrap()).0,
+            "0",
+            "on the standalone stream"
+        );
+        methods.push(ev.json().unwrap()["method"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        methods,
+        [
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed"
+        ]
+    );
+    let list = result_of(
+        post(
+            &http,
+            &url,
+            Some(&sid),
+            json!({"jsonrpc":"2.0","id":6,"method":"tools/list"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["result"]["tools"], json!([]));
+    handle.stop(false).await;
+}
