@@ -135,14 +135,10 @@ async fn session_header_rules() {
         c.get().send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    let res = c
-        .http
-        .delete(&c.url)
-        .header("Mcp-Session-Id", "0123456789abcdef0123456789abcdef")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.delete(Some("0123456789abcdef0123456789abcdef")).await,
+        StatusCode::NOT_FOUND
+    );
 
     // Session ids are 128-bit hex: visible ASCII.
     c.session = None;

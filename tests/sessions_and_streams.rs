@@ -226,14 +226,7 @@ async fn delete_ends_session_and_its_streams() {
     post.next(WAIT).await.unwrap();
 
     let sid = c.session.clone().unwrap();
-    let res = c
-        .http
-        .delete(&c.url)
-        .header("Mcp-Session-Id", &sid)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(c.delete(Some(&sid)).await, StatusCode::OK);
     assert!(
         get.ended(Duration::from_secs(2)).await,
         "GET stream closed within a second or two"
@@ -251,17 +244,9 @@ async fn delete_ends_session_and_its_streams() {
         c.get().send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    let res = c
-        .http
-        .delete(&c.url)
-        .header("Mcp-Session-Id", &sid)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(c.delete(Some(&sid)).await, StatusCode::NOT_FOUND);
     // DELETE without a session id: 400.
-    let res = c.http.delete(&c.url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(c.delete(None).await, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -322,17 +307,7 @@ async fn server_to_client_requests_are_answered_by_post() {
         ),
     ] {
         let mut sse = SseReader::new(c.post(&tool_call(7, tool, args)).send().await.unwrap());
-        let request = loop {
-            let ev = sse
-                .next(WAIT)
-                .await
-                .expect("server request on the POST stream");
-            if let Some(m) = ev.json()
-                && m["method"] == method
-            {
-                break m;
-            }
-        };
+        let request = sse.until(WAIT, |m| m["method"] == method).await;
         let id = request["id"].clone();
         assert!(id.is_string() || id.is_i64());
         let res = c
@@ -341,12 +316,7 @@ async fn server_to_client_requests_are_answered_by_post() {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::ACCEPTED);
-        let result = loop {
-            let m = sse.next(WAIT).await.expect("result").json().unwrap();
-            if m["id"] == 7 {
-                break m;
-            }
-        };
+        let result = sse.until(WAIT, |m| m["id"] == 7).await;
         let text = result["result"]["content"][0]["text"].as_str().unwrap();
         assert!(text.contains(expect), "{text}");
     }
@@ -367,21 +337,12 @@ async fn server_to_client_requests_are_answered_by_post() {
             .await
             .unwrap(),
     );
-    let request = loop {
-        if let Some(m) = sse.next(WAIT).await.unwrap().json()
-            && m["method"] == "sampling/createMessage"
-        {
-            break m;
-        }
-    };
+    let request = sse
+        .until(WAIT, |m| m["method"] == "sampling/createMessage")
+        .await;
     let res = c.post(&json!({"jsonrpc":"2.0","id":request["id"],"error":{"code":-1,"message":"user refused"}})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let result = loop {
-        let m = sse.next(WAIT).await.unwrap().json().unwrap();
-        if m["id"] == 8 {
-            break m;
-        }
-    };
+    let result = sse.until(WAIT, |m| m["id"] == 8).await;
     assert_eq!(result["result"]["isError"], true);
     assert!(
         result["result"]["content"][0]["text"]
@@ -400,27 +361,9 @@ async fn idle_actors_hibernate_and_rehydrate_and_expired_sessions_404() {
         &json!({"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"error"}}),
     )
     .await;
-    let http = reqwest::Client::new();
-    let live = |body: Value| body["live_actors"].as_u64().unwrap();
-    let ready: Value = http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(live(ready), 1);
+    assert_eq!(server.live_actors().await, 1);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let ready: Value = http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(live(ready), 0, "the idle actor stopped");
+    assert_eq!(server.live_actors().await, 0, "the idle actor stopped");
     // Rehydrated from the store with its state (log level error: no info logs).
     let (_, seen) = c
         .call(&tool_call(2, "test_tool_with_logging", json!({})))

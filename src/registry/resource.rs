@@ -47,6 +47,15 @@ pub struct TemplateDef {
     pub(crate) reader: TemplateReader,
 }
 
+fn base_listing(name: &str, mime_type: Option<&str>) -> Map<String, Value> {
+    let mut listing = Map::new();
+    listing.insert("name".into(), json!(name));
+    if let Some(m) = mime_type {
+        listing.insert("mimeType".into(), json!(m));
+    }
+    listing
+}
+
 /// `{"uri", "mimeType", "text"}` resource contents.
 pub fn text_contents(uri: &str, mime_type: &str, text: impl Into<String>) -> Value {
     json!({"uri": uri, "mimeType": mime_type, "text": text.into()})
@@ -64,11 +73,7 @@ impl ResourceDef {
         F: Fn(String, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<Value>, ErrorObject>> + Send + 'static,
     {
-        let mut listing = Map::new();
-        listing.insert("name".into(), json!(name));
-        if let Some(m) = mime_type {
-            listing.insert("mimeType".into(), json!(m));
-        }
+        let listing = base_listing(name, mime_type);
         Self {
             uri: uri.to_owned(),
             listing,
@@ -97,11 +102,7 @@ impl TemplateDef {
         F: Fn(String, HashMap<String, String>, RequestContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<Value>, ErrorObject>> + Send + 'static,
     {
-        let mut listing = Map::new();
-        listing.insert("name".into(), json!(name));
-        if let Some(m) = mime_type {
-            listing.insert("mimeType".into(), json!(m));
-        }
+        let listing = base_listing(name, mime_type);
         Self {
             uri_template: uri_template.to_owned(),
             listing,

@@ -12,22 +12,21 @@
 
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{
-    ErrorObject, Message, Notification, Request, RequestId, codes, error_value, notification_value,
-    response_value,
+    ErrorObject, Message, Notification, Request, RequestId, notification_value,
 };
-use crate::protocol::server::{Outcome, parse_set_level, parse_subscription};
+use crate::protocol::server::Outcome;
 use crate::registry::ServerEvent;
 use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
 use crate::session::handle::{Connection, ConnectionGuard, PostReply, ReplyMode, SessionError};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
+use crate::session::request::{PostStream, ReplyTarget, run_request};
 use crate::session::stream::StreamWriter;
-use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -215,106 +214,6 @@ impl SessionActor {
             act.in_flight.remove(&id);
             act.mark_active(ctx);
         }));
-    }
-}
-
-/// Runs one request: session-state methods here, everything else in the protocol core.
-async fn run_request(
-    deps: &SessionDeps,
-    shared: &SessionShared,
-    session: &str,
-    ctx: RequestContext,
-    req: Request,
-) -> Outcome {
-    let registry = &deps.server.registry;
-    match req.method.as_str() {
-        "logging/setLevel" => {
-            let level = match parse_set_level(&req.params) {
-                Ok(l) => l,
-                Err(e) => return Outcome::Error(e),
-            };
-            let patch = SessionPatch::LogLevel(level.as_str().to_owned());
-            match deps.sessions.update_session(session, &patch).await {
-                Ok(()) => {
-                    shared.log_level.store(level.to_u8(), Ordering::Relaxed);
-                    Outcome::Result(json!({}))
-                }
-                Err(e) => Outcome::Error(ErrorObject::internal(e)),
-            }
-        }
-        "resources/subscribe" | "resources/unsubscribe" => {
-            let uri = match parse_subscription(registry, &req.params) {
-                Ok(u) => u,
-                Err(e) => return Outcome::Error(e),
-            };
-            let subscribe = req.method == "resources/subscribe";
-            let patch = if subscribe {
-                SessionPatch::Subscribe(uri.clone())
-            } else {
-                SessionPatch::Unsubscribe(uri.clone())
-            };
-            match deps.sessions.update_session(session, &patch).await {
-                Ok(()) => {
-                    let mut subs = shared.subscriptions.lock();
-                    if subscribe {
-                        subs.insert(uri);
-                    } else {
-                        subs.remove(&uri);
-                    }
-                    Outcome::Result(json!({}))
-                }
-                Err(e) => Outcome::Error(ErrorObject::internal(e)),
-            }
-        }
-        _ => deps.server.handle(ctx, &req.method, req.params).await,
-    }
-}
-
-/// Where a request's response goes.
-pub(crate) enum ReplyTarget {
-    /// A JSON reply awaited by the HTTP handler.
-    Json(oneshot::Sender<Value>),
-    /// The POST's SSE stream; closed after the last response of the POST.
-    Stream(Arc<PostStream>),
-}
-
-/// An SSE stream opened by one POST, shared by the requests of that POST.
-pub(crate) struct PostStream {
-    pub(crate) writer: StreamWriter,
-    pub(crate) remaining: AtomicUsize,
-}
-
-impl ReplyTarget {
-    async fn deliver(self, id: RequestId, outcome: Outcome) {
-        let id = &id;
-        let value = match outcome {
-            Outcome::Result(v) => Some(response_value(id, v)),
-            Outcome::Error(e) => Some(error_value(Some(id), &e)),
-            Outcome::Cancelled => None,
-        };
-        match self {
-            ReplyTarget::Json(tx) => {
-                let value = value.unwrap_or_else(|| {
-                    error_value(
-                        Some(id),
-                        &ErrorObject::new(codes::REQUEST_CANCELLED, "Request cancelled"),
-                    )
-                });
-                let _ = tx.send(value);
-            }
-            ReplyTarget::Stream(post) => {
-                if let Some(value) = value
-                    && let Err(e) = post.writer.send(&value).await
-                {
-                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not store response");
-                }
-                if post.remaining.fetch_sub(1, Ordering::AcqRel) == 1
-                    && let Err(e) = post.writer.close().await
-                {
-                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not close stream");
-                }
-            }
-        }
     }
 }
 

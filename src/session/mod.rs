@@ -8,6 +8,7 @@ pub mod event_id;
 pub mod handle;
 pub mod peer;
 pub mod registry;
+pub mod request;
 pub mod stream;
 
 pub use handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};

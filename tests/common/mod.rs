@@ -63,6 +63,17 @@ impl TestServer {
         }
     }
 
+    /// The number of live session actors, from `/readyz`.
+    pub async fn live_actors(&self) -> u64 {
+        let body: Value = reqwest::get(format!("{}/readyz", self.base))
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        body["live_actors"].as_u64().expect("live_actors")
+    }
+
     /// Sends SIGTERM and waits for exit; returns whether it exited within `limit`.
     pub async fn terminate(mut self, limit: Duration) -> bool {
         if let Some(pid) = self.child.id() {
@@ -176,6 +187,15 @@ impl Client {
         body
     }
 
+    /// `DELETE` on the endpoint with a session id (or none).
+    pub async fn delete(&self, session: Option<&str>) -> StatusCode {
+        let mut rb = self.http.delete(&self.url);
+        if let Some(s) = session {
+            rb = rb.header("Mcp-Session-Id", s);
+        }
+        rb.send().await.expect("delete").status()
+    }
+
     /// A request answered as JSON; returns the status and body.
     pub async fn call_json(&self, body: &Value) -> (StatusCode, Value) {
         let res = self.post(body).send().await.expect("send");
@@ -282,6 +302,21 @@ impl SseReader {
                 .ok()??;
             let chunk = chunk.ok()?;
             self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next JSON message matching `pred` (skipping others); panics on end or timeout.
+    pub async fn until(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let ev = self
+                .next(timeout)
+                .await
+                .expect("stream ended or timed out before the expected message");
+            if let Some(m) = ev.json()
+                && pred(&m)
+            {
+                return m;
+            }
         }
     }
 

@@ -1,0 +1,118 @@
+//! Running one client request inside a session: the session-state methods (`logging/setLevel`,
+//! `resources/subscribe`, `resources/unsubscribe`) that change the stored record, everything
+//! else through the protocol core, and delivery of the outcome to its reply target (a JSON reply
+//! or the POST's SSE stream, which ends after the last response of its POST).
+
+use crate::protocol::context::RequestContext;
+use crate::protocol::jsonrpc::{
+    ErrorObject, Request, RequestId, codes, error_value, response_value,
+};
+use crate::protocol::server::{Outcome, parse_set_level, parse_subscription};
+use crate::session::peer::SessionShared;
+use crate::session::registry::SessionDeps;
+use crate::session::stream::StreamWriter;
+use crate::store::SessionPatch;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::oneshot;
+
+/// Runs one request: session-state methods here, everything else in the protocol core.
+pub(crate) async fn run_request(
+    deps: &SessionDeps,
+    shared: &SessionShared,
+    session: &str,
+    ctx: RequestContext,
+    req: Request,
+) -> Outcome {
+    let registry = &deps.server.registry;
+    match req.method.as_str() {
+        "logging/setLevel" => {
+            let level = match parse_set_level(&req.params) {
+                Ok(l) => l,
+                Err(e) => return Outcome::Error(e),
+            };
+            let patch = SessionPatch::LogLevel(level.as_str().to_owned());
+            match deps.sessions.update_session(session, &patch).await {
+                Ok(()) => {
+                    shared.log_level.store(level.to_u8(), Ordering::Relaxed);
+                    Outcome::Result(json!({}))
+                }
+                Err(e) => Outcome::Error(ErrorObject::internal(e)),
+            }
+        }
+        "resources/subscribe" | "resources/unsubscribe" => {
+            let uri = match parse_subscription(registry, &req.params) {
+                Ok(u) => u,
+                Err(e) => return Outcome::Error(e),
+            };
+            let subscribe = req.method == "resources/subscribe";
+            let patch = if subscribe {
+                SessionPatch::Subscribe(uri.clone())
+            } else {
+                SessionPatch::Unsubscribe(uri.clone())
+            };
+            match deps.sessions.update_session(session, &patch).await {
+                Ok(()) => {
+                    let mut subs = shared.subscriptions.lock();
+                    if subscribe {
+                        subs.insert(uri);
+                    } else {
+                        subs.remove(&uri);
+                    }
+                    Outcome::Result(json!({}))
+                }
+                Err(e) => Outcome::Error(ErrorObject::internal(e)),
+            }
+        }
+        _ => deps.server.handle(ctx, &req.method, req.params).await,
+    }
+}
+
+/// Where a request's response goes.
+pub(crate) enum ReplyTarget {
+    /// A JSON reply awaited by the HTTP handler.
+    Json(oneshot::Sender<Value>),
+    /// The POST's SSE stream; closed after the last response of the POST.
+    Stream(Arc<PostStream>),
+}
+
+/// An SSE stream opened by one POST, shared by the requests of that POST.
+pub(crate) struct PostStream {
+    pub(crate) writer: StreamWriter,
+    pub(crate) remaining: AtomicUsize,
+}
+
+impl ReplyTarget {
+    pub(crate) async fn deliver(self, id: RequestId, outcome: Outcome) {
+        let id = &id;
+        let value = match outcome {
+            Outcome::Result(v) => Some(response_value(id, v)),
+            Outcome::Error(e) => Some(error_value(Some(id), &e)),
+            Outcome::Cancelled => None,
+        };
+        match self {
+            ReplyTarget::Json(tx) => {
+                let value = value.unwrap_or_else(|| {
+                    error_value(
+                        Some(id),
+                        &ErrorObject::new(codes::REQUEST_CANCELLED, "Request cancelled"),
+                    )
+                });
+                let _ = tx.send(value);
+            }
+            ReplyTarget::Stream(post) => {
+                if let Some(value) = value
+                    && let Err(e) = post.writer.send(&value).await
+                {
+                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not store response");
+                }
+                if post.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+                    && let Err(e) = post.writer.close().await
+                {
+                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not close stream");
+                }
+            }
+        }
+    }
+}
