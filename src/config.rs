@@ -38,6 +38,27 @@ fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// `key (ENV_NAME)`: the file key and the environment variable(s) that set it.
+fn named(key: &str) -> String {
+    let generic = format!("MCP_HIVE__{}", key.replace('.', "__").to_ascii_uppercase());
+    match SEED_NAMES.iter().find(|(_, k)| *k == key) {
+        Some((seed, _)) => format!("{key} ({seed} or {generic})"),
+        None => format!("{key} ({generic})"),
+    }
+}
+
+/// Adds the environment names to a deserialization error that quotes a key.
+fn name_keys_in(message: String) -> String {
+    let mut out = message.clone();
+    if let Some(start) = message.find("key `") {
+        let rest = &message[start + 5..];
+        if let Some(end) = rest.find('`') {
+            out.push_str(&format!(" [setting {}]", named(&rest[..end])));
+        }
+    }
+    out
+}
+
 /// All settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -244,7 +265,7 @@ impl Settings {
         let settings: Settings = builder
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|e| ConfigError::Load(e.to_string()))?;
+            .map_err(|e| ConfigError::Load(name_keys_in(e.to_string())))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -253,11 +274,11 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.server;
         if s.host.trim().is_empty() {
-            return Err(invalid("server.host (HOST)", "must not be empty"));
+            return Err(invalid(&named("server.host"), "must not be empty"));
         }
         if !s.mcp_path.starts_with('/') || s.mcp_path.contains(['?', '#', ' ']) {
             return Err(invalid(
-                "server.mcp_path (MCP_PATH)",
+                &named("server.mcp_path"),
                 format!("{:?} must be a path starting with /", s.mcp_path),
             ));
         }
@@ -267,30 +288,36 @@ impl Settings {
                 && !u.contains(['?', '#', ' ']);
             if !ok {
                 return Err(invalid(
-                    "server.public_url (PUBLIC_URL)",
+                    &named("server.public_url"),
                     format!("{u:?} must be an http(s) URL without query or fragment"),
                 ));
             }
         }
         if s.max_body_bytes == 0 {
-            return Err(invalid("server.max_body_bytes", "must be greater than 0"));
+            return Err(invalid(
+                &named("server.max_body_bytes"),
+                "must be greater than 0",
+            ));
         }
         for origin in &self.security.allowed_origins {
             if origin != "*" && !is_origin(origin) {
                 return Err(invalid(
-                    "security.allowed_origins (ALLOWED_ORIGINS)",
+                    &named("security.allowed_origins"),
                     format!("{origin:?} is not an origin like https://app.example.com[:port] or *"),
                 ));
             }
         }
         if self.session.idle_timeout_secs == 0 {
             return Err(invalid(
-                "session.idle_timeout_secs",
+                &named("session.idle_timeout_secs"),
                 "must be greater than 0",
             ));
         }
         if self.session.actor_idle_secs == 0 {
-            return Err(invalid("session.actor_idle_secs", "must be greater than 0"));
+            return Err(invalid(
+                &named("session.actor_idle_secs"),
+                "must be greater than 0",
+            ));
         }
         if self
             .session
@@ -299,18 +326,36 @@ impl Settings {
             .is_err()
         {
             return Err(invalid(
-                "session.default_log_level",
+                &named("session.default_log_level"),
                 "must be one of debug, info, notice, warning, error, critical, alert, emergency",
             ));
         }
         if self.sse.keep_alive_secs == 0 {
-            return Err(invalid("sse.keep_alive_secs", "must be greater than 0"));
+            return Err(invalid(
+                &named("sse.keep_alive_secs"),
+                "must be greater than 0",
+            ));
         }
         if self.sse.event_log_max_len == 0 {
-            return Err(invalid("sse.event_log_max_len", "must be greater than 0"));
+            return Err(invalid(
+                &named("sse.event_log_max_len"),
+                "must be greater than 0",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(invalid(
+                &named("log.level"),
+                format!(
+                    "{:?} is not a log filter (e.g. info, debug, mcp_hive=debug,warn)",
+                    self.log.level
+                ),
+            ));
         }
         if !(1..=1000).contains(&self.protocol.page_size) {
-            return Err(invalid("protocol.page_size", "must be between 1 and 1000"));
+            return Err(invalid(
+                &named("protocol.page_size"),
+                "must be between 1 and 1000",
+            ));
         }
         Ok(())
     }
@@ -404,7 +449,11 @@ mod tests {
             Settings::load_from(&env(&[("ALLOWED_ORIGINS", "not an origin")]), None).unwrap_err();
         assert!(e.to_string().contains("ALLOWED_ORIGINS"), "{e}");
         let e = Settings::load_from(&env(&[("LOG_FORMAT", "xml")]), None).unwrap_err();
-        assert!(e.to_string().contains("log.format"), "{e}");
+        assert!(e.to_string().contains("LOG_FORMAT"), "{e}");
+        let e = Settings::load_from(&env(&[("LOG_LEVEL", "???")]), None).unwrap_err();
+        assert!(e.to_string().contains("LOG_LEVEL"), "{e}");
+        let e = Settings::load_from(&env(&[("SESSION_IDLE_TIMEOUT_SECS", "0")]), None).unwrap_err();
+        assert!(e.to_string().contains("SESSION_IDLE_TIMEOUT_SECS"), "{e}");
         let e =
             Settings::load_from(&env(&[("MCP_CONFORMANCE_FIXTURES", "maybe")]), None).unwrap_err();
         assert!(e.to_string().contains("MCP_CONFORMANCE_FIXTURES"), "{e}");

@@ -14,6 +14,7 @@ use crate::session::{SessionRegistry, SessionSettings};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
 use crate::store::{EventStore, SessionStore};
 use crate::tools;
+use actix::Arbiter;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -27,12 +28,15 @@ pub struct Application {
     server: Server,
     port: u16,
     shutdown: CancellationToken,
+    arbiters: Vec<Arbiter>,
 }
 
-/// Builds the registry with the demo tools (and the conformance fixtures when enabled).
+/// Builds the registry with the demo tools (and the conformance fixtures when enabled) and
+/// starts the demo clock; call inside the runtime.
 pub fn default_registry(settings: &Settings) -> anyhow::Result<Registry> {
     let registry = Registry::new();
     tools::demo::register(&registry)?;
+    tools::demo::spawn_clock(registry.clone(), Duration::from_secs(1));
     if settings.protocol.conformance_fixtures {
         tools::conformance::register(&registry)?;
     }
@@ -61,7 +65,6 @@ impl Application {
         let sessions: Arc<dyn SessionStore> = store.clone();
         let events: Arc<dyn EventStore> = store;
 
-        tools::demo::spawn_clock(registry.clone(), Duration::from_secs(1));
         let info = ServerInfo {
             instructions: (!settings.protocol.instructions.is_empty())
                 .then(|| settings.protocol.instructions.clone()),
@@ -87,7 +90,16 @@ impl Application {
                 &settings.session.default_log_level,
             ),
         };
-        let registry = SessionRegistry::new(core, sessions, events, session_settings);
+        // Session actors live on their own arbiters so that they outlive the HTTP workers
+        // during a graceful shutdown (see `SessionRegistry`).
+        let workers = if settings.server.workers > 0 {
+            settings.server.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        };
+        let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
+        let handles = arbiters.iter().map(Arbiter::handle).collect();
+        let registry = SessionRegistry::new(core, sessions, events, session_settings, handles);
         let shutdown = CancellationToken::new();
         let policy = OriginPolicy::new(&settings.security);
         let settings = Arc::new(settings);
@@ -120,6 +132,7 @@ impl Application {
             server: server.run(),
             port,
             shutdown,
+            arbiters,
         })
     }
 
@@ -148,7 +161,12 @@ impl Application {
             shutdown.cancel();
             handle.stop(true).await;
         });
-        self.server.await
+        let result = self.server.await;
+        // Only now, with every HTTP request finished, stop the session actors.
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        result
     }
 }
 

@@ -74,14 +74,17 @@ async fn run_suite(
     let mut watch = events.watch("s1", "aa").unwrap();
     for i in 1..=5u64 {
         let seq = events
-            .append("s1", "aa", Arc::from(format!("e{i}")))
+            .append("s1", "aa", Arc::from(format!("e{i}")), false)
             .await
             .unwrap();
         assert_eq!(seq, i);
     }
     assert!(watch.has_changed().unwrap(), "appends wake watchers");
     watch.borrow_and_update();
-    events.append("s1", "bb", Arc::from("other")).await.unwrap();
+    events
+        .append("s1", "bb", Arc::from("other"), false)
+        .await
+        .unwrap();
     let batch = events.read_after("s1", "aa", 2, 100).await.unwrap();
     let data: Vec<&str> = batch.events.iter().map(|e| &*e.data).collect();
     assert_eq!(data, ["e3", "e4", "e5"]);
@@ -94,21 +97,34 @@ async fn run_suite(
     let batch = events.read_after("s1", "aa", 5, 100).await.unwrap();
     assert!(batch.events.is_empty() && batch.closed);
     assert!(
-        events.append("s1", "aa", Arc::from("late")).await.is_err(),
+        events
+            .append("s1", "aa", Arc::from("late"), false)
+            .await
+            .is_err(),
         "closed streams take no events"
     );
     let info = events.stream_info("s1", "aa").await.unwrap().unwrap();
     assert_eq!((info.last_seq, info.closed), (5, true));
     assert!(events.stream_info("s1", "zz").await.unwrap().is_none());
+    // A final event closes its stream in the same operation.
+    let seq = events
+        .append("s1", "dd", Arc::from("only"), true)
+        .await
+        .unwrap();
+    assert_eq!(seq, 1);
+    let batch = events.read_after("s1", "dd", 0, 10).await.unwrap();
+    assert_eq!((batch.events.len(), batch.closed), (1, true));
+    let batch = events.read_after("s1", "dd", 1, 10).await.unwrap();
+    assert!(batch.events.is_empty() && batch.closed);
     assert!(matches!(
-        events.append("nope", "aa", Arc::from("x")).await,
+        events.append("nope", "aa", Arc::from("x"), false).await,
         Err(StoreError::NotFound)
     ));
 
     // Trimming by length keeps the newest events and their sequence numbers.
     for i in 0..(max_len + 5) {
         events
-            .append("s1", "cc", Arc::from(format!("c{i}")))
+            .append("s1", "cc", Arc::from(format!("c{i}")), false)
             .await
             .unwrap();
     }

@@ -42,7 +42,7 @@ pub async fn log(
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let res = next.call(req).await?;
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let status = res.status().as_u16();
     let tag = res
         .request()
@@ -57,7 +57,7 @@ pub async fn log(
         mcp.session = tag.session.as_deref().unwrap_or("-"),
         last_event_id = tag.last_event_id.as_deref().unwrap_or("-"),
         http.status = status,
-        latency_ms = format_args!("{latency_ms:.2}"),
+        latency_ms,
         "request"
     );
     Ok(res)

@@ -35,6 +35,7 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
+    tag_session(&req);
     headers::require_json_content_type(&req)?;
     headers::require_post_accept(&req)?;
     let header_version = headers::protocol_version(&req)?;
@@ -120,6 +121,13 @@ pub async fn post(
                 connection,
             },
         )),
+    }
+}
+
+/// Records the session header (when well-formed) for the access log before any check can fail.
+fn tag_session(req: &HttpRequest) {
+    if let Ok(Some(id)) = headers::session_id(req) {
+        tag(req, |t| t.session = Some(id));
     }
 }
 
@@ -215,6 +223,7 @@ async fn read_body(
 
 /// `GET /mcp`: the standalone stream, or a resumed stream with `Last-Event-ID`.
 pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpResponse, HttpError> {
+    tag_session(&req);
     headers::require_get_accept(&req)?;
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
@@ -271,6 +280,7 @@ pub async fn delete(
     req: HttpRequest,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
+    tag_session(&req);
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
     tag(&req, |t| {

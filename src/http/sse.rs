@@ -37,6 +37,7 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         max_connection: (settings.sse.max_connection_secs > 0)
             .then(|| Duration::from_secs(settings.sse.max_connection_secs)),
         batch: 256,
+        keep_alive: settings.keep_alive(),
     };
     // The reader stops when the session ends the connection or the server shuts down.
     let stop = CancellationToken::new();
@@ -62,13 +63,14 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
     };
     spawn_reader(source, options, stop, tx, guard);
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        let Frame::Event { id, data } = rx.recv().await?;
-        let event: Event = Data::new(data.to_string()).id(id).into();
+        let event: Event = match rx.recv().await? {
+            Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
+            Frame::KeepAlive => Event::Comment("keep-alive".into()),
+        };
         Some((event, rx))
     });
     Sse::from_infallible_stream(events)
         .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))
-        .with_keep_alive(settings.keep_alive())
         .customize()
         .insert_header(("X-Accel-Buffering", "no"))
         .insert_header((SESSION_ID, s.session))

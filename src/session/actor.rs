@@ -26,7 +26,6 @@ use actix::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -309,12 +308,8 @@ impl Handler<Post> for SessionActor {
         self.mark_active(ctx);
         let requests = msg.messages.iter().filter(|m| m.is_request()).count();
         let mut json_replies = Vec::new();
-        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse).then(|| {
-            Arc::new(PostStream {
-                writer: self.writer(&new_stream_id()),
-                remaining: AtomicUsize::new(requests),
-            })
-        });
+        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse)
+            .then(|| Arc::new(PostStream::new(self.writer(&new_stream_id()), requests)));
         let standalone = self.writer(STANDALONE_STREAM);
         for message in msg.messages {
             match message {

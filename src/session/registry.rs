@@ -14,7 +14,7 @@ use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::peer::SessionShared;
 use crate::store::{EventStore, SessionRecord, SessionStore, record::now_ms};
-use actix::{Actor, Addr};
+use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
 use rand::Rng;
 use serde_json::Value;
@@ -75,10 +75,15 @@ pub struct NewSession {
 }
 
 /// Creates, finds and rehydrates session actors.
+///
+/// Actors run on dedicated arbiters (threads with their own event loop), not on the HTTP
+/// workers: a worker that stops during graceful shutdown must not take down sessions whose
+/// requests other workers are still finishing.
 #[derive(Clone)]
 pub struct SessionRegistry {
     deps: Arc<SessionDeps>,
     generation: Arc<AtomicU64>,
+    arbiters: Arc<Vec<ArbiterHandle>>,
 }
 
 impl SessionRegistry {
@@ -88,8 +93,10 @@ impl SessionRegistry {
         sessions: Arc<dyn SessionStore>,
         events: Arc<dyn EventStore>,
         settings: SessionSettings,
+        arbiters: Vec<ArbiterHandle>,
     ) -> Self {
         Self {
+            arbiters: Arc::new(arbiters),
             deps: Arc::new(SessionDeps {
                 server,
                 sessions,
@@ -190,7 +197,12 @@ impl SessionRegistry {
         ));
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let actor = SessionActor::new(facts.clone(), generation, Arc::clone(&self.deps), shared);
-        let addr: Addr<SessionActor> = actor.start();
+        let addr: Addr<SessionActor> = if self.arbiters.is_empty() {
+            actor.start()
+        } else {
+            let arbiter = &self.arbiters[generation as usize % self.arbiters.len()];
+            SessionActor::start_in_arbiter(arbiter, move |_ctx| actor)
+        };
         let handle = SessionHandle::new(facts, addr);
         live.insert(record.id, (generation, handle.clone()));
         handle

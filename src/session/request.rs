@@ -77,10 +77,45 @@ pub(crate) enum ReplyTarget {
     Stream(Arc<PostStream>),
 }
 
-/// An SSE stream opened by one POST, shared by the requests of that POST.
+/// An SSE stream opened by one POST, shared by the requests of that POST. It ends after the
+/// last response: a single request's response is stored and closes the stream in one store
+/// operation; in a batch each response is stored, and the last one to finish closes it.
 pub(crate) struct PostStream {
     pub(crate) writer: StreamWriter,
     pub(crate) remaining: AtomicUsize,
+}
+
+impl PostStream {
+    /// A stream for `requests` requests.
+    pub(crate) fn new(writer: StreamWriter, requests: usize) -> Self {
+        Self {
+            writer,
+            remaining: AtomicUsize::new(requests),
+        }
+    }
+
+    async fn deliver(&self, value: Option<Value>) {
+        let stream = self.writer.stream();
+        if self.remaining.load(Ordering::Acquire) == 1
+            && let Some(value) = &value
+        {
+            if let Err(e) = self.writer.send_final(value).await {
+                tracing::warn!(stream, error = %e, "could not store the final response");
+            }
+            self.remaining.store(0, Ordering::Release);
+            return;
+        }
+        if let Some(value) = &value
+            && let Err(e) = self.writer.send(value).await
+        {
+            tracing::warn!(stream, error = %e, "could not store a response");
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Err(e) = self.writer.close().await
+        {
+            tracing::warn!(stream, error = %e, "could not close the stream");
+        }
+    }
 }
 
 impl ReplyTarget {
@@ -101,18 +136,7 @@ impl ReplyTarget {
                 });
                 let _ = tx.send(value);
             }
-            ReplyTarget::Stream(post) => {
-                if let Some(value) = value
-                    && let Err(e) = post.writer.send(&value).await
-                {
-                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not store response");
-                }
-                if post.remaining.fetch_sub(1, Ordering::AcqRel) == 1
-                    && let Err(e) = post.writer.close().await
-                {
-                    tracing::warn!(stream = post.writer.stream(), error = %e, "could not close stream");
-                }
-            }
+            ReplyTarget::Stream(post) => post.deliver(value).await,
         }
     }
 }

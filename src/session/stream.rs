@@ -44,7 +44,17 @@ impl StreamWriter {
     /// Stores one message; returns its sequence number.
     pub async fn send(&self, message: &Value) -> Result<u64, StoreError> {
         let data: Arc<str> = Arc::from(message.to_string());
-        self.events.append(&self.session, &self.stream, data).await
+        self.events
+            .append(&self.session, &self.stream, data, false)
+            .await
+    }
+
+    /// Stores the last message of the stream and ends it, in one store operation.
+    pub async fn send_final(&self, message: &Value) -> Result<u64, StoreError> {
+        let data: Arc<str> = Arc::from(message.to_string());
+        self.events
+            .append(&self.session, &self.stream, data, true)
+            .await
     }
 
     /// Ends the stream after its last message.
@@ -63,6 +73,8 @@ pub enum Frame {
         /// The payload.
         data: Arc<str>,
     },
+    /// A keep-alive comment after a period without events.
+    KeepAlive,
 }
 
 /// Which log a reader follows, and from where.
@@ -88,6 +100,8 @@ pub struct ReaderOptions {
     pub max_connection: Option<Duration>,
     /// Events fetched per store read.
     pub batch: usize,
+    /// Idle time after which a keep-alive comment is sent.
+    pub keep_alive: Duration,
 }
 
 /// Starts a task that feeds `tx` with the events of `source`.
@@ -177,17 +191,30 @@ async fn run_reader(
         if full {
             continue;
         }
-        let sleep_until = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
+        // Wait for new events; keep-alives do not re-read the store.
+        loop {
+            let until_deadline = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = watch.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    break;
+                }
+                () = ticket.cancelled() => return Ok(()),
+                () = until_deadline => return Ok(()),
+                () = tx.closed() => return Ok(()),
+                () = tokio::time::sleep(options.keep_alive) => {
+                    if tx.send(Frame::KeepAlive).await.is_err() {
+                        return Ok(());
+                    }
+                }
             }
-        };
-        tokio::select! {
-            changed = watch.changed() => if changed.is_err() { return Ok(()) },
-            () = ticket.cancelled() => return Ok(()),
-            () = sleep_until => return Ok(()),
-            () = tx.closed() => return Ok(()),
         }
     }
 }

@@ -220,7 +220,13 @@ impl SessionStore for MemoryStore {
 
 #[async_trait]
 impl EventStore for MemoryStore {
-    async fn append(&self, session: &str, stream: &str, data: Arc<str>) -> Result<u64, StoreError> {
+    async fn append(
+        &self,
+        session: &str,
+        stream: &str,
+        data: Arc<str>,
+        close: bool,
+    ) -> Result<u64, StoreError> {
         let (max_len, max_age) = (self.config.event_max_len.max(1), self.config.event_max_age);
         self.with_live(session, |e| {
             let log = e
@@ -238,6 +244,7 @@ impl EventStore for MemoryStore {
                 log.events.pop_front();
             }
             trim_age(log, now, max_age);
+            log.closed = close;
             log.wake.send_replace(seq);
             Ok(seq)
         })

@@ -11,6 +11,7 @@
 //! An event is in the store before any reader can see it, which is what makes `Last-Event-ID`
 //! resumption lossless.
 
+pub mod bus;
 pub mod memory;
 pub mod record;
 
@@ -92,9 +93,16 @@ pub trait SessionStore: Send + Sync + 'static {
 /// Per-stream SSE event logs.
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
-    /// Appends a payload to a stream, creating the stream if needed; `NotFound` if the session
+    /// Appends a payload to a stream, creating the stream if needed, and closes the stream after
+    /// it when `close` is set (one round trip for a final response); `NotFound` if the session
     /// is gone, error if the stream is closed.
-    async fn append(&self, session: &str, stream: &str, data: Arc<str>) -> Result<u64, StoreError>;
+    async fn append(
+        &self,
+        session: &str,
+        stream: &str,
+        data: Arc<str>,
+        close: bool,
+    ) -> Result<u64, StoreError>;
     /// Marks a stream as ended (after its final event).
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError>;
     /// Events with `seq > after`, at most `limit`, and whether the stream is closed.

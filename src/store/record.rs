@@ -33,7 +33,8 @@ pub struct SessionRecord {
 }
 
 /// A field-level change to a stored record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "value", rename_all = "snake_case")]
 pub enum SessionPatch {
     /// New minimum log level.
     LogLevel(String),

@@ -29,7 +29,17 @@ pub struct TwoNumbers {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct NumberResult {
     /// The computed value.
+    #[serde(serialize_with = "serialize_number")]
     pub result: f64,
+}
+
+/// Whole numbers as JSON integers (`5`, not `5.0`), others as floats.
+fn serialize_number<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        s.serialize_i64(*x as i64)
+    } else {
+        s.serialize_f64(*x)
+    }
 }
 
 /// Arguments of `greet`.

@@ -258,6 +258,8 @@ pub struct SseReader {
     stream: ByteStream,
     buf: String,
     pub retry: Option<u64>,
+    /// Comment lines (keep-alives) seen so far.
+    pub comments: usize,
 }
 
 impl SseReader {
@@ -267,6 +269,7 @@ impl SseReader {
             stream: Box::pin(res.bytes_stream()),
             buf: String::new(),
             retry: None,
+            comments: 0,
         }
     }
 
@@ -287,6 +290,8 @@ impl SseReader {
                         }
                         ev.data.push_str(v.strip_prefix(' ').unwrap_or(v));
                         has_data = true;
+                    } else if line.starts_with(':') {
+                        self.comments += 1;
                     } else if let Some(v) = line.strip_prefix("retry:") {
                         self.retry = v.trim().parse().ok();
                         ev.retry = self.retry;
