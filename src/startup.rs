@@ -10,7 +10,8 @@ use crate::config::Settings;
 use crate::http::{self, McpState, origin::OriginPolicy};
 use crate::protocol::server::{McpServer, ServerInfo};
 use crate::registry::Registry;
-use crate::session::{SessionRegistry, SessionSettings};
+use crate::session::{Backends, SessionRegistry, SessionSettings};
+use crate::store::bus::LocalBus;
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
 use crate::store::{EventStore, SessionStore};
 use crate::tools;
@@ -99,7 +100,16 @@ impl Application {
         };
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let registry = SessionRegistry::new(core, sessions, events, session_settings, handles);
+        let registry = SessionRegistry::new(
+            core,
+            Backends {
+                sessions,
+                events,
+                bus: LocalBus::new(),
+            },
+            session_settings,
+            handles,
+        );
         let shutdown = CancellationToken::new();
         let policy = OriginPolicy::new(&settings.security);
         let settings = Arc::new(settings);

@@ -21,7 +21,9 @@ use crate::session::handle::{Connection, ConnectionGuard, PostReply, ReplyMode, 
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
 use crate::session::request::{PostStream, ReplyTarget, run_request};
+use crate::session::signal::Signal;
 use crate::session::stream::StreamWriter;
+use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -114,6 +116,25 @@ impl SessionActor {
         );
     }
 
+    /// Publishes a signal to this session's actors on every replica (this one included).
+    fn signal(&self, ctx: &mut Context<Self>, signal: Signal) {
+        let bus = Arc::clone(&self.deps.bus);
+        let id = Arc::clone(&self.facts.id);
+        ctx.spawn(
+            async move {
+                if let Err(e) = bus.publish(&id, signal.encode()).await {
+                    tracing::warn!(session = %id, error = %e, "could not publish a session signal");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    /// The cluster-wide id of one of this actor's connections.
+    fn owner(&self, connection: u64) -> String {
+        format!("{}:{}:{connection}", self.deps.replica, self.generation)
+    }
+
     fn end(&mut self, ctx: &mut Context<Self>) {
         self.ended.cancel();
         for (_, (_, ticket)) in self.connections.drain() {
@@ -132,13 +153,21 @@ impl SessionActor {
         {
             previous.cancel();
         }
+        let owner = self.owner(id);
+        self.signal(
+            ctx,
+            Signal::Taken {
+                stream: stream.to_owned(),
+                owner,
+            },
+        );
         Connection {
             ticket,
             guard: ConnectionGuard::new(ctx.address(), stream.to_owned(), id),
         }
     }
 
-    fn handle_notification(&mut self, n: Notification) {
+    fn handle_notification(&mut self, ctx: &mut Context<Self>, n: Notification) {
         match n.method.as_str() {
             "notifications/cancelled" => {
                 let Some(id) = n.params.get("requestId").and_then(RequestId::from_value) else {
@@ -147,6 +176,9 @@ impl SessionActor {
                 if let Some(token) = self.in_flight.get(&id) {
                     tracing::debug!(session = %self.facts.id, request = %id, "request cancelled by client");
                     token.cancel();
+                } else {
+                    // Running on another replica, perhaps.
+                    self.signal(ctx, Signal::Cancel { request_id: id });
                 }
             }
             "notifications/initialized"
@@ -232,6 +264,24 @@ impl Actor for SessionActor {
             }
         });
         ctx.add_stream(events);
+        let signals = futures_util::stream::unfold(
+            self.deps.bus.subscribe(&self.facts.id),
+            |mut rx| async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(payload) => match Signal::decode(&payload) {
+                            Some(signal) => return Some((signal, rx)),
+                            None => tracing::warn!("ignored an undecodable session signal"),
+                        },
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(skipped = n, "session signals lagged");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            },
+        );
+        ctx.add_stream(signals);
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
             let busy = !act.in_flight.is_empty()
@@ -256,7 +306,13 @@ impl Actor for SessionActor {
 }
 
 impl StreamHandler<ServerEvent> for SessionActor {
+    /// Turns a server event into a notification on the standalone stream. Only the actor that
+    /// holds the standalone connection does so: a session may have live actors on several
+    /// replicas, and each notification must be written once.
     fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
+        if !self.connections.contains_key(STANDALONE_STREAM) {
+            return;
+        }
         let message = match event {
             ServerEvent::ToolsChanged => {
                 notification_value("notifications/tools/list_changed", Value::Null)
@@ -283,6 +339,59 @@ impl StreamHandler<ServerEvent> for SessionActor {
             }
             .into_actor(self),
         );
+    }
+
+    fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+impl StreamHandler<Signal> for SessionActor {
+    fn handle(&mut self, signal: Signal, ctx: &mut Self::Context) {
+        match signal {
+            Signal::Answer { id, result, error } => {
+                let answer = match (result, error) {
+                    (_, Some(e)) => Err(e),
+                    (r, None) => Ok(r.unwrap_or(Value::Null)),
+                };
+                self.shared.resolve(&id, answer);
+            }
+            Signal::Cancel { request_id } => {
+                if let Some(token) = self.in_flight.get(&request_id) {
+                    tracing::debug!(session = %self.facts.id, request = %request_id, "request cancelled via another replica");
+                    token.cancel();
+                }
+            }
+            Signal::Taken { stream, owner } => {
+                // Takeovers between this actor's own connections are handled in `attach`.
+                let prefix = format!("{}:{}:", self.deps.replica, self.generation);
+                if owner.starts_with(&prefix) {
+                    return;
+                }
+                let mine = self.connections.get(&stream).map(|(id, _)| self.owner(*id));
+                if mine.is_some_and(|m| m != owner)
+                    && let Some((_, ticket)) = self.connections.remove(&stream)
+                {
+                    ticket.cancel();
+                }
+            }
+            Signal::State { patch } => match patch {
+                SessionPatch::LogLevel(level) => {
+                    let level = default_log_level(&level);
+                    self.shared
+                        .log_level
+                        .store(level.to_u8(), std::sync::atomic::Ordering::Relaxed);
+                }
+                SessionPatch::Subscribe(uri) => {
+                    self.shared.subscriptions.lock().insert(uri);
+                }
+                SessionPatch::Unsubscribe(uri) => {
+                    self.shared.subscriptions.lock().remove(&uri);
+                }
+            },
+            Signal::Ended => {
+                tracing::debug!(session = %self.facts.id, "session deleted on another replica");
+                self.end(ctx);
+            }
+        }
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
@@ -324,18 +433,28 @@ impl Handler<Post> for SessionActor {
                     };
                     self.start_request(ctx, req, target, related);
                 }
-                Message::Notification(n) => self.handle_notification(n),
+                Message::Notification(n) => self.handle_notification(ctx, n),
                 Message::Response(r) => {
-                    if !self.shared.resolve(&r.id, Ok(r.result)) {
-                        tracing::debug!(session = %self.facts.id, id = %r.id, "response to no pending request");
+                    if !self.shared.resolve(&r.id, Ok(r.result.clone())) {
+                        // The waiting tool may run on another replica.
+                        let signal = Signal::Answer {
+                            id: r.id,
+                            result: Some(r.result),
+                            error: None,
+                        };
+                        self.signal(ctx, signal);
                     }
                 }
                 Message::Error(e) => {
-                    let resolved =
-                        e.id.as_ref()
-                            .is_some_and(|id| self.shared.resolve(id, Err(e.error.clone())));
-                    if !resolved {
-                        tracing::debug!(session = %self.facts.id, "error response to no pending request");
+                    if let Some(id) = e.id
+                        && !self.shared.resolve(&id, Err(e.error.clone()))
+                    {
+                        let signal = Signal::Answer {
+                            id,
+                            result: None,
+                            error: Some(e.error),
+                        };
+                        self.signal(ctx, signal);
                     }
                 }
             }
@@ -418,6 +537,7 @@ impl Handler<Terminate> for SessionActor {
     type Result = ResponseActFuture<Self, Result<(), SessionError>>;
     fn handle(&mut self, _msg: Terminate, ctx: &mut Self::Context) -> Self::Result {
         let sessions = Arc::clone(&self.deps.sessions);
+        let bus = Arc::clone(&self.deps.bus);
         let id = Arc::clone(&self.facts.id);
         self.ended.cancel();
         for (_, (_, ticket)) in self.connections.drain() {
@@ -425,12 +545,19 @@ impl Handler<Terminate> for SessionActor {
         }
         let _ = ctx;
         Box::pin(
-            async move { sessions.delete_session(&id).await }
-                .into_actor(self)
-                .map(|res, _act, ctx| {
-                    ctx.stop();
-                    res.map(|_| ()).map_err(SessionError::Store)
-                }),
+            async move {
+                let deleted = sessions.delete_session(&id).await;
+                // Actors and connections of this session on other replicas end too.
+                if let Err(e) = bus.publish(&id, Signal::Ended.encode()).await {
+                    tracing::warn!(session = %id, error = %e, "could not announce the deletion");
+                }
+                deleted
+            }
+            .into_actor(self)
+            .map(|res, _act, ctx| {
+                ctx.stop();
+                res.map(|_| ()).map_err(SessionError::Store)
+            }),
         )
     }
 }

@@ -9,7 +9,8 @@ pub mod handle;
 pub mod peer;
 pub mod registry;
 pub mod request;
+pub mod signal;
 pub mod stream;
 
 pub use handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
-pub use registry::{NewSession, SessionRegistry, SessionSettings};
+pub use registry::{Backends, NewSession, SessionRegistry, SessionSettings};

@@ -13,6 +13,7 @@ use crate::protocol::version::ProtocolVersion;
 use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::peer::SessionShared;
+use crate::store::bus::Bus;
 use crate::store::{EventStore, SessionRecord, SessionStore, record::now_ms};
 use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
@@ -46,9 +47,24 @@ pub struct SessionDeps {
     pub sessions: Arc<dyn SessionStore>,
     /// Event logs.
     pub events: Arc<dyn EventStore>,
+    /// Signals between replicas.
+    pub bus: Arc<dyn Bus>,
+    /// This replica's random id (tells its connections from other replicas').
+    pub replica: Arc<str>,
     /// Timings.
     pub settings: SessionSettings,
     live: Mutex<HashMap<String, (u64, SessionHandle)>>,
+}
+
+/// The storage a registry works with: records, event logs and the bus between replicas.
+#[derive(Clone)]
+pub struct Backends {
+    /// Session records.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Event logs.
+    pub events: Arc<dyn EventStore>,
+    /// Signals between replicas.
+    pub bus: Arc<dyn Bus>,
 }
 
 impl SessionDeps {
@@ -90,17 +106,21 @@ impl SessionRegistry {
     /// A registry over the given core and stores.
     pub fn new(
         server: McpServer,
-        sessions: Arc<dyn SessionStore>,
-        events: Arc<dyn EventStore>,
+        backends: Backends,
         settings: SessionSettings,
         arbiters: Vec<ArbiterHandle>,
     ) -> Self {
+        let mut replica = [0u8; 6];
+        rand::rng().fill_bytes(&mut replica);
+        let replica: String = replica.iter().map(|b| format!("{b:02x}")).collect();
         Self {
             arbiters: Arc::new(arbiters),
             deps: Arc::new(SessionDeps {
                 server,
-                sessions,
-                events,
+                sessions: backends.sessions,
+                events: backends.events,
+                bus: backends.bus,
+                replica: Arc::from(replica),
                 settings,
                 live: Mutex::new(HashMap::new()),
             }),

@@ -36,6 +36,7 @@ pub(crate) async fn run_request(
             match deps.sessions.update_session(session, &patch).await {
                 Ok(()) => {
                     shared.log_level.store(level.to_u8(), Ordering::Relaxed);
+                    announce(deps, session, patch).await;
                     Outcome::Result(json!({}))
                 }
                 Err(e) => Outcome::Error(ErrorObject::internal(e)),
@@ -54,18 +55,29 @@ pub(crate) async fn run_request(
             };
             match deps.sessions.update_session(session, &patch).await {
                 Ok(()) => {
-                    let mut subs = shared.subscriptions.lock();
-                    if subscribe {
-                        subs.insert(uri);
-                    } else {
-                        subs.remove(&uri);
+                    {
+                        let mut subs = shared.subscriptions.lock();
+                        if subscribe {
+                            subs.insert(uri);
+                        } else {
+                            subs.remove(&uri);
+                        }
                     }
+                    announce(deps, session, patch).await;
                     Outcome::Result(json!({}))
                 }
                 Err(e) => Outcome::Error(ErrorObject::internal(e)),
             }
         }
         _ => deps.server.handle(ctx, &req.method, req.params).await,
+    }
+}
+
+/// Tells the session's actors on other replicas that the stored state changed.
+async fn announce(deps: &SessionDeps, session: &str, patch: SessionPatch) {
+    let signal = crate::session::signal::Signal::State { patch };
+    if let Err(e) = deps.bus.publish(session, signal.encode()).await {
+        tracing::warn!(session, error = %e, "could not announce a state change");
     }
 }
 

@@ -70,10 +70,21 @@ mod tests {
     #[test]
     fn round_trip() {
         for s in [
-            Signal::Answer { id: RequestId::String("s1".into()), result: Some(json!({"a": 1})), error: None },
-            Signal::Cancel { request_id: RequestId::Number(4) },
-            Signal::Taken { stream: "0".into(), owner: "r:1".into() },
-            Signal::State { patch: SessionPatch::LogLevel("debug".into()) },
+            Signal::Answer {
+                id: RequestId::String("s1".into()),
+                result: Some(json!({"a": 1})),
+                error: None,
+            },
+            Signal::Cancel {
+                request_id: RequestId::Number(4),
+            },
+            Signal::Taken {
+                stream: "0".into(),
+                owner: "r:1".into(),
+            },
+            Signal::State {
+                patch: SessionPatch::LogLevel("debug".into()),
+            },
             Signal::Ended,
         ] {
             assert_eq!(Signal::decode(&s.encode()), Some(s));
