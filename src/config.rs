@@ -68,6 +68,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// Session lifetimes.
     pub session: SessionConfig,
+    /// Session and event storage.
+    pub store: StoreSettings,
     /// SSE behaviour.
     pub sse: SseSettings,
     /// Protocol behaviour.
@@ -117,6 +119,19 @@ pub struct SessionConfig {
     pub default_log_level: String,
     /// Live session cap (0 = none).
     pub max_sessions: usize,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreSettings {
+    /// Redis URL; empty = embedded store.
+    pub redis_url: String,
+    /// Key and channel prefix.
+    pub key_prefix: String,
+    /// Pool size per replica.
+    pub pool_size: usize,
+    /// Per-operation time limit.
+    pub timeout_ms: u64,
 }
 
 /// `[sse]`.
@@ -181,6 +196,7 @@ pub struct LogSettings {
 /// Seed environment names and the keys they set.
 const SEED_NAMES: &[(&str, &str)] = &[
     ("HOST", "server.host"),
+    ("REDIS_URL", "store.redis_url"),
     ("PORT", "server.port"),
     ("MCP_PATH", "server.mcp_path"),
     ("PUBLIC_URL", "server.public_url"),
@@ -328,6 +344,31 @@ impl Settings {
             return Err(invalid(
                 &named("session.default_log_level"),
                 "must be one of debug, info, notice, warning, error, critical, alert, emergency",
+            ));
+        }
+        let url = &self.store.redis_url;
+        if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(invalid(
+                &named("store.redis_url"),
+                "must start with redis:// or rediss:// (TLS)",
+            ));
+        }
+        if self.store.key_prefix.is_empty()
+            || !self
+                .store
+                .key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return Err(invalid(
+                &named("store.key_prefix"),
+                "must be non-empty letters, digits, '_', '-' or '.'",
+            ));
+        }
+        if self.store.pool_size == 0 || self.store.timeout_ms == 0 {
+            return Err(invalid(
+                &named("store.pool_size"),
+                "store.pool_size and store.timeout_ms must be greater than 0",
             ));
         }
         if self.sse.keep_alive_secs == 0 {

@@ -13,7 +13,7 @@ use crate::registry::Registry;
 use crate::session::{Backends, SessionRegistry, SessionSettings};
 use crate::store::bus::LocalBus;
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
-use crate::store::{EventStore, SessionStore};
+use crate::store::redis::{RedisConfig, RedisStore};
 use crate::tools;
 use actix::Arbiter;
 use actix_web::dev::{Server, ServerHandle};
@@ -44,6 +44,44 @@ pub fn default_registry(settings: &Settings) -> anyhow::Result<Registry> {
     Ok(registry)
 }
 
+/// The embedded store, or Redis when `store.redis_url` / `REDIS_URL` is set.
+pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
+    let ttl = Duration::from_secs(settings.session.idle_timeout_secs);
+    let age = Duration::from_secs(settings.sse.event_log_max_age_secs);
+    if settings.store.redis_url.is_empty() {
+        let store = MemoryStore::new(MemoryStoreConfig {
+            session_ttl: ttl,
+            max_sessions: settings.session.max_sessions,
+            event_max_len: settings.sse.event_log_max_len,
+            event_max_age: age,
+        });
+        store.spawn_sweeper(Duration::from_secs(30));
+        return Ok(Backends {
+            sessions: store.clone(),
+            events: store,
+            bus: LocalBus::new(),
+        });
+    }
+    let store = RedisStore::new(RedisConfig {
+        url: settings.store.redis_url.clone(),
+        prefix: settings.store.key_prefix.clone(),
+        pool_size: settings.store.pool_size,
+        timeout: Duration::from_millis(settings.store.timeout_ms),
+        session_ttl: ttl,
+        max_sessions: settings.session.max_sessions,
+        event_max_len: settings.sse.event_log_max_len,
+        event_max_age: age,
+    })
+    .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))?;
+    store.spawn_listener();
+    tracing::info!(prefix = %settings.store.key_prefix, "using the Redis store");
+    Ok(Backends {
+        sessions: store.clone(),
+        events: store.clone(),
+        bus: store,
+    })
+}
+
 impl Application {
     /// Binds the listener and prepares the server; must run inside an actix system.
     pub fn build(settings: Settings, registry: Registry) -> anyhow::Result<Self> {
@@ -56,16 +94,7 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
-        let store = MemoryStore::new(MemoryStoreConfig {
-            session_ttl: Duration::from_secs(settings.session.idle_timeout_secs),
-            max_sessions: settings.session.max_sessions,
-            event_max_len: settings.sse.event_log_max_len,
-            event_max_age: Duration::from_secs(settings.sse.event_log_max_age_secs),
-        });
-        store.spawn_sweeper(Duration::from_secs(30));
-        let sessions: Arc<dyn SessionStore> = store.clone();
-        let events: Arc<dyn EventStore> = store;
-
+        let backends = build_backends(&settings)?;
         let info = ServerInfo {
             instructions: (!settings.protocol.instructions.is_empty())
                 .then(|| settings.protocol.instructions.clone()),
@@ -100,16 +129,7 @@ impl Application {
         };
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
         let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let registry = SessionRegistry::new(
-            core,
-            Backends {
-                sessions,
-                events,
-                bus: LocalBus::new(),
-            },
-            session_settings,
-            handles,
-        );
+        let registry = SessionRegistry::new(core, backends, session_settings, handles);
         let shutdown = CancellationToken::new();
         let policy = OriginPolicy::new(&settings.security);
         let settings = Arc::new(settings);

@@ -1,7 +1,10 @@
 //! One behavioural suite for every store backend: each backend's test calls [`run_suite`] with a
-//! store configured with a short TTL. Today: the embedded store; the Redis store joins next.
+//! store configured with a short TTL: the embedded store and Redis (a real `redis-server`).
+
+mod common;
 
 use mcp_hive::store::memory::{MemoryStore, MemoryStoreConfig};
+use mcp_hive::store::redis::{RedisConfig, RedisStore};
 use mcp_hive::store::{EventStore, SessionPatch, SessionRecord, SessionStore, StoreError};
 use serde_json::json;
 use std::sync::Arc;
@@ -192,4 +195,83 @@ async fn memory_store_caps_live_sessions() {
     ));
     store.delete_session("a").await.unwrap();
     store.create_session(&record("c")).await.unwrap();
+}
+
+fn redis_store(url: String, ttl: Duration, max_sessions: usize, max_len: usize) -> Arc<RedisStore> {
+    let store = RedisStore::new(RedisConfig {
+        url,
+        prefix: "mcp".into(),
+        pool_size: 4,
+        timeout: Duration::from_secs(2),
+        session_ttl: ttl,
+        max_sessions,
+        event_max_len: max_len,
+        event_max_age: Duration::from_secs(60),
+    })
+    .unwrap();
+    store.spawn_listener();
+    store
+}
+
+#[tokio::test]
+async fn redis_store_passes_the_suite() {
+    let redis = common::RedisServer::start();
+    let store = redis_store(redis.url(), Duration::from_secs(2), 0, 50);
+    // Let the listener connect so that watchers get pub/sub wake-ups too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    run_suite(store.clone(), store.clone(), Duration::from_secs(2), 50).await;
+    // Every key has a TTL.
+    store.create_session(&record("ttl")).await.unwrap();
+    store
+        .append("ttl", "0", Arc::from("x"), false)
+        .await
+        .unwrap();
+    store
+        .update_session("ttl", &SessionPatch::Subscribe("u://1".into()))
+        .await
+        .unwrap();
+    let keys = redis.cli(&["--scan", "--pattern", "mcp:{ttl}:*"]);
+    assert_eq!(keys.lines().count(), 4, "{keys}");
+    for key in keys.lines() {
+        let ttl: i64 = redis.cli(&["PTTL", key]).parse().unwrap();
+        assert!(ttl > 0, "{key} has no TTL");
+    }
+}
+
+#[tokio::test]
+async fn redis_store_caps_live_sessions() {
+    let redis = common::RedisServer::start();
+    let store = redis_store(redis.url(), Duration::from_secs(60), 2, 10);
+    store.create_session(&record("a")).await.unwrap();
+    store.create_session(&record("b")).await.unwrap();
+    assert!(matches!(
+        store.create_session(&record("c")).await,
+        Err(StoreError::Full(2))
+    ));
+    store.delete_session("a").await.unwrap();
+    store.create_session(&record("c")).await.unwrap();
+}
+
+#[tokio::test]
+async fn redis_store_reports_unavailable_and_recovers() {
+    let mut redis = common::RedisServer::start();
+    let port = redis.port;
+    let store = redis_store(redis.url(), Duration::from_secs(60), 0, 10);
+    store.create_session(&record("r")).await.unwrap();
+    redis.stop();
+    assert!(matches!(
+        store.load_session("r").await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(store.ping().await.is_err());
+    let _redis = common::RedisServer::start_on(port);
+    let mut ok = false;
+    for _ in 0..50 {
+        if store.ping().await.is_ok() && store.create_session(&record("after")).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ok, "service resumes without a restart");
 }

@@ -14,6 +14,7 @@
 pub mod bus;
 pub mod memory;
 pub mod record;
+pub mod redis;
 
 use async_trait::async_trait;
 pub use record::{SessionPatch, SessionRecord};

@@ -1,0 +1,77 @@
+//! The Redis key layout. Every key of one session shares the hash tag `{<session-id>}`, so they
+//! live in one Redis Cluster slot and Lua scripts may touch them together; every key has a TTL.
+//!
+//! | key | type | content | TTL |
+//! |---|---|---|---|
+//! | `<p>:{<sid>}:session` | hash | the [`SessionRecord`](crate::store::SessionRecord) fields | session idle timeout, slides with activity |
+//! | `<p>:{<sid>}:subs` | set | subscribed resource URIs | same |
+//! | `<p>:{<sid>}:streams` | hash | `<stream>` → last sequence number, `<stream>:closed` → 1 | same |
+//! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
+//! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
+//!
+//! Pub/sub channel `<p>:bus` carries wake-ups (`w <sid> <stream> <seq>`), deletions (`d <sid>`)
+//! and bus messages (`m <topic>` newline payload).
+
+/// Key and channel names under a prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Names under `prefix` (default `mcp`).
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The session hash.
+    pub fn session(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:session", self.prefix)
+    }
+
+    /// The subscriptions set.
+    pub fn subs(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:subs", self.prefix)
+    }
+
+    /// The stream-metadata hash.
+    pub fn streams(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:streams", self.prefix)
+    }
+
+    /// The event log of one stream.
+    pub fn stream(&self, sid: &str, stream: &str) -> String {
+        format!("{}:{{{sid}}}:stream:{stream}", self.prefix)
+    }
+
+    /// The prefix of every stream key of a session (used by the delete script).
+    pub fn stream_prefix(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:stream:", self.prefix)
+    }
+
+    /// The index of live sessions.
+    pub fn index(&self) -> String {
+        format!("{}:sessions", self.prefix)
+    }
+
+    /// The pub/sub channel.
+    pub fn channel(&self) -> String {
+        format!("{}:bus", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_group_a_session() {
+        let k = Keys::new("mcp");
+        assert_eq!(k.session("ab"), "mcp:{ab}:session");
+        assert_eq!(k.stream("ab", "0"), "mcp:{ab}:stream:0");
+        assert!(k.stream("ab", "0").starts_with(&k.stream_prefix("ab")));
+        assert_eq!(k.index(), "mcp:sessions");
+    }
+}

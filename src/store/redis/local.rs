@@ -1,0 +1,129 @@
+//! What one replica keeps locally for the Redis store: watchers of streams (woken by pub/sub
+//! wake-ups and by local appends), bus topics, and a small cache of events appended on this
+//! replica so a local reader of a fresh event needs no extra Redis round trip.
+//!
+//! The cache is only an accelerator: a read is served from it only when it holds the very next
+//! sequence number the reader asks for; anything else goes to Redis.
+
+use crate::store::StoredEvent;
+use crate::store::bus::Topics;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Events kept per cached stream.
+const CACHE_PER_STREAM: usize = 32;
+/// Streams kept in the cache.
+const CACHE_STREAMS: usize = 4096;
+
+type StreamKey = (Arc<str>, Arc<str>);
+
+#[derive(Default)]
+struct Cached {
+    events: VecDeque<StoredEvent>,
+    closed: bool,
+}
+
+/// Local state of the Redis store on one replica.
+#[derive(Default)]
+pub struct Local {
+    watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>>>,
+    cache: Mutex<(HashMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
+    /// Bus topics with local subscribers.
+    pub topics: Topics,
+}
+
+fn key(session: &str, stream: &str) -> StreamKey {
+    (Arc::from(session), Arc::from(stream))
+}
+
+impl Local {
+    /// A watcher for a stream.
+    pub fn watch(&self, session: &str, stream: &str) -> watch::Receiver<u64> {
+        let mut w = self.watchers.lock();
+        w.entry(key(session, stream))
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// Wakes the watchers of a stream (sequence numbers only move forward).
+    pub fn wake(&self, session: &str, stream: &str, seq: u64) {
+        let mut w = self.watchers.lock();
+        let k = key(session, stream);
+        if let Some(tx) = w.get(&k) {
+            if tx.receiver_count() == 0 {
+                w.remove(&k);
+            } else {
+                tx.send_modify(|v| *v = (*v).max(seq));
+            }
+        }
+    }
+
+    /// Wakes every watcher (after a pub/sub reconnection, when wake-ups may have been lost).
+    pub fn wake_all(&self) {
+        let mut w = self.watchers.lock();
+        w.retain(|_, tx| tx.receiver_count() > 0);
+        for tx in w.values() {
+            tx.send_modify(|v| *v = v.wrapping_add(1));
+        }
+    }
+
+    /// Forgets a deleted session: its watchers end (their senders are dropped), its cache goes.
+    pub fn forget_session(&self, session: &str) {
+        self.watchers.lock().retain(|(s, _), _| &**s != session);
+        let mut cache = self.cache.lock();
+        cache.0.retain(|(s, _), _| &**s != session);
+        cache.1.retain(|(s, _)| &**s != session);
+    }
+
+    /// Records an event appended on this replica.
+    pub fn cache_append(&self, session: &str, stream: &str, event: StoredEvent, close: bool) {
+        let mut guard = self.cache.lock();
+        let (map, order) = &mut *guard;
+        let k = key(session, stream);
+        if !map.contains_key(&k) {
+            if order.len() >= CACHE_STREAMS
+                && let Some(old) = order.pop_front()
+            {
+                map.remove(&old);
+            }
+            order.push_back(k.clone());
+        }
+        let entry = map.entry(k).or_default();
+        if entry.events.back().is_some_and(|e| e.seq + 1 != event.seq) {
+            entry.events.clear(); // another replica appended in between
+        }
+        entry.events.push_back(event);
+        while entry.events.len() > CACHE_PER_STREAM {
+            entry.events.pop_front();
+        }
+        entry.closed = close;
+    }
+
+    /// Events after `after` if the cache holds `after + 1` onwards; `None` means "ask Redis".
+    pub fn cached_after(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Option<(Vec<StoredEvent>, bool)> {
+        let guard = self.cache.lock();
+        let entry = guard.0.get(&key(session, stream))?;
+        let first = entry.events.front()?.seq;
+        let last = entry.events.back()?.seq;
+        if after + 1 < first || after >= last {
+            return None;
+        }
+        let events: Vec<StoredEvent> = entry
+            .events
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(limit)
+            .cloned()
+            .collect();
+        let drained = events.last().is_some_and(|e| e.seq == last);
+        Some((events, entry.closed && drained))
+    }
+}

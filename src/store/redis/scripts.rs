@@ -1,0 +1,116 @@
+//! Lua scripts: each runs atomically on the keys of one session (one hash slot), so an append,
+//! its trimming, its stream metadata and its wake-up are one round trip and never half done.
+
+use redis::Script;
+use std::sync::LazyLock;
+
+/// Appends an event. KEYS: session, streams, stream. ARGV: stream id, data, close (0/1),
+/// max length, now (ms), max age (ms), session TTL (ms), channel, session id.
+/// Returns the new sequence number; errors `NOSESSION`, `CLOSED`.
+pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
+if redis.call('HEXISTS', KEYS[2], ARGV[1] .. ':closed') == 1 then return redis.error_reply('CLOSED') end
+local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'd', ARGV[2], 't', ARGV[5])
+local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[6])
+local head = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 8)
+for _, entry in ipairs(head) do
+  if tonumber(entry[2][4]) < cutoff then redis.call('XDEL', KEYS[3], entry[1]) else break end
+end
+if ARGV[3] == '1' then redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1) end
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq)
+return seq
+"#,
+    )
+});
+
+/// Closes a stream. KEYS: session, streams. ARGV: stream id, session TTL (ms), channel,
+/// session id. Errors `NOSESSION`.
+pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
+redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local seq = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
+redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq)
+return 1
+"#,
+    )
+});
+
+/// Creates a session record unless it exists. KEYS: session. ARGV: TTL (ms), then field/value
+/// pairs. Returns 1, or 0 if it already existed.
+pub static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"#,
+    )
+});
+
+/// Reserves a place in the session index under the cap. KEYS: index. ARGV: now (ms), cap
+/// (0 = none), session id, expiry (ms). Returns 1, or 0 when full.
+pub static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local cap = tonumber(ARGV[2])
+if cap > 0 and redis.call('ZCARD', KEYS[1]) >= cap then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+return 1
+"#,
+    )
+});
+
+/// Applies a patch. KEYS: session, subs. ARGV: op (`log_level`, `subscribe`, `unsubscribe`),
+/// value, TTL (ms). Errors `NOSESSION`.
+pub static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
+if ARGV[1] == 'log_level' then redis.call('HSET', KEYS[1], 'log_level', ARGV[2])
+elseif ARGV[1] == 'subscribe' then redis.call('SADD', KEYS[2], ARGV[2])
+else redis.call('SREM', KEYS[2], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+return 1
+"#,
+    )
+});
+
+/// Slides the TTL of a session's keys. KEYS: session, subs, streams. ARGV: TTL (ms).
+/// Returns 1, or 0 if the session is gone.
+pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1
+"#,
+    )
+});
+
+/// Deletes a session and its event logs. KEYS: session, subs, streams. ARGV: stream-key
+/// prefix, channel, session id. Returns 1 if the session existed.
+pub static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local existed = redis.call('EXISTS', KEYS[1])
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  if not string.find(field, ':closed', 1, true) then redis.call('DEL', ARGV[1] .. field) end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('PUBLISH', ARGV[2], 'd ' .. ARGV[3])
+return existed
+"#,
+    )
+});
