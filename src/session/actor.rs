@@ -388,6 +388,10 @@ impl StreamHandler<Signal> for SessionActor {
                 }
             },
             Signal::Ended => {
+                if self.ended.is_cancelled() {
+                    // Our own Terminate published it; its reply is still on the way.
+                    return;
+                }
                 tracing::debug!(session = %self.facts.id, "session deleted on another replica");
                 self.end(ctx);
             }

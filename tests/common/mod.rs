@@ -74,6 +74,20 @@ impl TestServer {
         body["live_actors"].as_u64().expect("live_actors")
     }
 
+    /// SIGKILL: the process dies at once, mid-stream.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// A client pointed at this replica but carrying another client's session.
+    pub fn client_for(&self, other: &Client) -> Client {
+        let mut c = Client::new(self);
+        c.session = other.session.clone();
+        c.version = other.version.clone();
+        c
+    }
+
     /// Sends SIGTERM and waits for exit; returns whether it exited within `limit`.
     pub async fn terminate(mut self, limit: Duration) -> bool {
         if let Some(pid) = self.child.id() {
@@ -365,19 +379,29 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers PING.
+    /// Starts one on a free port and waits until it answers PING.
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        Self::start_on(port)
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            if let Some(server) = Self::try_start_on(port) {
+                return server;
+            }
+        }
+        panic!("could not start redis-server on a free port");
     }
 
     /// Starts one on a given port (to restart "the same" Redis after stopping it).
     pub fn start_on(port: u16) -> Self {
+        Self::try_start_on(port).expect("redis-server on the requested port")
+    }
+
+    /// Starts one on `port`; `None` if that port is taken (the new process exits).
+    fn try_start_on(port: u16) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let child = std::process::Command::new("redis-server")
+        let mut child = std::process::Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -396,6 +420,10 @@ impl RedisServer {
             .expect("redis-server is installed (scripts/install-test-deps.sh)");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
+            // A PONG only counts if our own process is still alive (not another test's Redis).
+            if child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
                 use std::io::{Read, Write};
                 let mut buf = [0u8; 16];
@@ -403,20 +431,24 @@ impl RedisServer {
                     && s.read(&mut buf)
                         .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
                 {
-                    break;
+                    std::thread::sleep(Duration::from_millis(50));
+                    if child.try_wait().ok().flatten().is_none() {
+                        break;
+                    }
+                    return None;
                 }
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
+        Some(Self {
             child,
             port,
             _dir: dir,
-        }
+        })
     }
 
     /// `redis://127.0.0.1:<port>`.
