@@ -6,10 +6,12 @@
 //! - [`session`]: one actix actor per session, reached through a handle; SSE streams as logs.
 //! - [`protocol`]: JSON-RPC and MCP methods, free of HTTP and storage types.
 //! - [`registry`]: the library API for tools, resources, prompts and completions.
-//! - [`store`]: session records and event logs behind traits (embedded store; Redis next).
+//! - [`store`]: session records, event logs and the replica bus (embedded store or Redis).
 //! - [`tools`]: the demo tools and the conformance-suite fixtures.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, and the server lifecycle.
+//! - [`admin`]: operator commands on the shared store (`mcp-hive sessions`).
 
+pub mod admin;
 pub mod config;
 pub mod http;
 pub mod principal;

@@ -367,3 +367,66 @@ async fn redis_connections_are_bounded() {
         "{connected} connections for 40 sessions and streams"
     );
 }
+
+#[tokio::test]
+async fn sessions_cli_lists_shows_and_deletes() {
+    let redis = RedisServer::start();
+    let r = replicas(&redis, 1, &[]).await;
+    let mut a = Client::new(&r[0]);
+    a.initialize("2025-11-25", json!({})).await;
+    let sid = a.session.clone().unwrap();
+    let mut get = SseReader::new(a.get().send().await.unwrap());
+    get.next(WAIT).await.unwrap();
+    a.call(&tool_call(1, "greet", json!({"name": "cli"}))).await;
+
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-hive"))
+            .arg("sessions")
+            .args(args)
+            .env("REDIS_URL", redis.url())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, _) = cli(&["list"]);
+    assert!(
+        ok && out.contains(&sid) && out.contains("tests/1.0"),
+        "{out}"
+    );
+    let (ok, out, _) = cli(&["show", &sid]);
+    assert!(ok, "{out}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["record"]["protocol_version"], "2025-11-25");
+    assert!(shown["ttl_ms"].as_i64().unwrap() > 0);
+    assert!(
+        shown["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["closed"] == true && s["stored_events"] == 1)
+    );
+    let (ok, out, _) = cli(&["delete", &sid]);
+    assert!(ok, "{out}");
+    assert!(
+        get.ended(Duration::from_secs(1)).await,
+        "the replica's stream ended"
+    );
+    let (status, _) = a
+        .call_json(&json!({"jsonrpc":"2.0","id":2,"method":"ping"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (ok, _, err) = cli(&["show", &sid]);
+    assert!(!ok && err.contains("not found"), "{err}");
+    // Without REDIS_URL the command explains what it needs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-hive"))
+        .args(["sessions", "list"])
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("REDIS_URL"));
+}

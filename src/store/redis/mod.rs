@@ -591,3 +591,45 @@ impl Bus for RedisStore {
         self.local.topics.subscribe(topic)
     }
 }
+
+impl RedisStore {
+    /// What an operator wants to see of one session: its record, remaining TTL and streams
+    /// (last sequence number, closed, stored length). `None` if it does not exist.
+    pub async fn describe(&self, id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let Some(record) = self.load_session(id).await? else {
+            return Ok(None);
+        };
+        let (key, meta) = (self.keys.session(id), self.keys.streams(id));
+        let (ttl, streams): (i64, HashMap<String, String>) = self
+            .op(|mut c| async move {
+                redis::pipe()
+                    .pttl(key)
+                    .hgetall(meta)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let mut list = Vec::new();
+        for (name, last) in streams.iter().filter(|(k, _)| !k.ends_with(":closed")) {
+            let log = self.keys.stream(id, name);
+            let len: u64 = self.op(|mut c| async move { c.xlen(log).await }).await?;
+            list.push(serde_json::json!({
+                "stream": name,
+                "last_seq": last.parse::<u64>().unwrap_or(0),
+                "closed": streams.contains_key(&format!("{name}:closed")),
+                "stored_events": len,
+            }));
+        }
+        Ok(Some(serde_json::json!({
+            "record": record,
+            "ttl_ms": ttl,
+            "keys": {
+                "session": self.keys.session(id),
+                "subscriptions": self.keys.subs(id),
+                "streams": self.keys.streams(id),
+                "stream_prefix": self.keys.stream_prefix(id),
+            },
+            "streams": list,
+        })))
+    }
+}
