@@ -10,8 +10,9 @@ use crate::config::Settings;
 use crate::http::{self, McpState, origin::OriginPolicy};
 use crate::protocol::server::{McpServer, ServerInfo};
 use crate::registry::Registry;
+use crate::registry::ServerEvent;
 use crate::session::{Backends, SessionRegistry, SessionSettings};
-use crate::store::bus::LocalBus;
+use crate::store::bus::{Bus, GLOBAL_TOPIC, LocalBus};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
 use crate::store::redis::{RedisConfig, RedisStore};
 use crate::tools;
@@ -60,6 +61,7 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
             sessions: store.clone(),
             events: store,
             bus: LocalBus::new(),
+            shared: false,
         });
     }
     let store = RedisStore::new(RedisConfig {
@@ -79,7 +81,39 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
         sessions: store.clone(),
         events: store.clone(),
         bus: store,
+        shared: true,
     })
+}
+
+/// With a shared store, resource updates announced on one replica reach the sessions of every
+/// replica: they travel on the bus's global topic and each replica announces them locally.
+fn fan_out_resource_updates(registry: &Registry, bus: &Arc<dyn Bus>) {
+    let publisher = Arc::clone(bus);
+    registry.set_fanout(Arc::new(move |event| {
+        let bus = Arc::clone(&publisher);
+        let payload: Arc<str> = Arc::from(serde_json::to_string(&event).unwrap_or_default());
+        tokio::spawn(async move {
+            if let Err(e) = bus.publish(GLOBAL_TOPIC, payload).await {
+                tracing::warn!(error = %e, "could not publish a resource update");
+            }
+        });
+    }));
+    let mut rx = bus.subscribe(GLOBAL_TOPIC);
+    let local = registry.clone();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(payload) => match serde_json::from_str::<ServerEvent>(&payload) {
+                    Ok(event) => local.announce_local(event),
+                    Err(e) => tracing::warn!(error = %e, "ignored an undecodable server event"),
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "server events lagged");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 impl Application {
@@ -95,6 +129,9 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let backends = build_backends(&settings)?;
+        if backends.shared {
+            fan_out_resource_updates(&registry, &backends.bus);
+        }
         let info = ServerInfo {
             instructions: (!settings.protocol.instructions.is_empty())
                 .then(|| settings.protocol.instructions.clone()),

@@ -219,3 +219,55 @@ async fn custom_tools_and_runtime_registry_changes() {
     assert_eq!(list["result"]["tools"], json!([]));
     handle.stop(false).await;
 }
+
+#[actix_web::test]
+async fn resource_updates_reach_subscribers_on_other_replicas() {
+    let redis = common::RedisServer::start();
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let env: HashMap<String, String> = [("PORT", "0".to_owned()), ("REDIS_URL", redis.url())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let registry = Registry::new();
+        registry.add_resource(ResourceDef::new(
+            "app://doc",
+            "doc",
+            Some("text/plain"),
+            |uri, _ctx| async move { Ok(vec![text_contents(&uri, "text/plain", "v1")]) },
+        ));
+        let app =
+            Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+        let url = format!("http://127.0.0.1:{}/mcp", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        apps.push((registry, url));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // pub/sub listeners connect
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let (_, url_b) = &apps[1];
+    let res = post(&http, url_b, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
+    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let r = result_of(post(&http, url_b, Some(&sid), json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"app://doc"}})).await).await;
+    assert_eq!(r["result"], json!({}));
+    let res = http
+        .get(url_b)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &sid)
+        .send()
+        .await
+        .unwrap();
+    let mut sse = SseReader::new(res);
+    sse.next(Duration::from_secs(5)).await.unwrap();
+
+    // The change happens on replica A.
+    apps[0].0.notify_resource_updated("app://doc");
+    let update = sse
+        .until(Duration::from_secs(5), |m| {
+            m["method"] == "notifications/resources/updated"
+        })
+        .await;
+    assert_eq!(update["params"]["uri"], "app://doc");
+    // Exactly once, although both replicas received the event.
+    assert!(sse.next(Duration::from_millis(500)).await.is_none());
+}

@@ -31,7 +31,8 @@ use tokio::sync::broadcast;
 use tool::ToolDef;
 
 /// A change announced to live sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", content = "uri", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// The tool list changed.
     ToolsChanged,
@@ -52,11 +53,16 @@ struct Inner {
     completers: HashMap<(CompletionRef, String), Completer>,
 }
 
+/// Publishes a cluster-wide event to every replica (set by the startup when a shared store
+/// is configured); every replica, this one included, then announces it locally.
+pub type Fanout = Arc<dyn Fn(ServerEvent) + Send + Sync>;
+
 /// Everything the server offers. Cheap to share (`Arc` inside).
 #[derive(Clone)]
 pub struct Registry {
     inner: Arc<RwLock<Inner>>,
     events: broadcast::Sender<ServerEvent>,
+    fanout: Arc<RwLock<Option<Fanout>>>,
 }
 
 impl Default for Registry {
@@ -72,6 +78,7 @@ impl Registry {
         Self {
             inner: Arc::new(RwLock::new(Inner::default())),
             events,
+            fanout: Arc::new(RwLock::new(None)),
         }
     }
 
@@ -83,6 +90,16 @@ impl Registry {
     fn announce(&self, event: ServerEvent) {
         // No receivers simply means no live session cares.
         let _ = self.events.send(event);
+    }
+
+    /// Announces an event to this replica's sessions only.
+    pub fn announce_local(&self, event: ServerEvent) {
+        self.announce(event);
+    }
+
+    /// Routes [`Registry::notify_resource_updated`] through `fanout` (all replicas).
+    pub fn set_fanout(&self, fanout: Fanout) {
+        *self.fanout.write() = Some(fanout);
     }
 
     /// Adds or replaces a tool and announces `tools/list_changed`.
@@ -143,9 +160,15 @@ impl Registry {
             .insert((reference, argument.to_owned()), Arc::new(completer));
     }
 
-    /// Announces that a resource's content changed.
+    /// Announces that a resource's content changed, to subscribers on every replica
+    /// (`notifications/resources/updated`).
     pub fn notify_resource_updated(&self, uri: &str) {
-        self.announce(ServerEvent::ResourceUpdated(uri.to_owned()));
+        let event = ServerEvent::ResourceUpdated(uri.to_owned());
+        let fanout = self.fanout.read().clone();
+        match fanout {
+            Some(f) => f(event),
+            None => self.announce(event),
+        }
     }
 
     /// A tool by name.

@@ -65,6 +65,8 @@ pub struct Backends {
     pub events: Arc<dyn EventStore>,
     /// Signals between replicas.
     pub bus: Arc<dyn Bus>,
+    /// Whether the bus reaches other replicas (a shared store), not just this process.
+    pub shared: bool,
 }
 
 impl SessionDeps {

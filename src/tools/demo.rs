@@ -5,9 +5,9 @@
 
 use crate::protocol::context::{LogLevel, RequestContext};
 use crate::protocol::jsonrpc::ErrorObject;
-use crate::registry::Registry;
 use crate::registry::resource::{ResourceDef, text_contents};
 use crate::registry::tool::{CallToolResult, ToolDefError, ToolError, ToolSpec};
+use crate::registry::{Registry, ServerEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -179,7 +179,8 @@ pub fn spawn_clock(registry: Registry, period: Duration) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            registry.notify_resource_updated(CLOCK_URI);
+            // Every replica ticks: announce to this replica's sessions only.
+            registry.announce_local(ServerEvent::ResourceUpdated(CLOCK_URI.to_owned()));
         }
     });
 }
