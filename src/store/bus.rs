@@ -33,12 +33,23 @@ pub trait Bus: Send + Sync + 'static {
 #[derive(Default)]
 pub struct Topics {
     topics: Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>,
+    subscribes: std::sync::atomic::AtomicUsize,
 }
+
+/// Every this many subscriptions, topics without subscribers are dropped, so that a topic's
+/// entry does not outlive its last subscriber (a hibernated session) for long.
+const PRUNE_EVERY: usize = 256;
 
 impl Topics {
     /// A local subscription.
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
         let mut topics = self.topics.lock();
+        let n = self
+            .subscribes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            topics.retain(|_, tx| tx.receiver_count() > 0);
+        }
         topics
             .entry(topic.to_owned())
             .or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0)
@@ -90,5 +101,21 @@ impl Bus for LocalBus {
 
     fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
         self.topics.subscribe(topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_without_subscribers_are_pruned() {
+        let topics = Topics::default();
+        for i in 0..1000 {
+            drop(topics.subscribe(&format!("t{i}")));
+        }
+        let _kept = topics.subscribe("alive");
+        assert!(topics.topics.lock().len() < PRUNE_EVERY + 2);
+        assert_eq!(topics.len(), 1);
     }
 }

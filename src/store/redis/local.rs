@@ -29,6 +29,7 @@ struct Cached {
 #[derive(Default)]
 pub struct Local {
     watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>>>,
+    watches: std::sync::atomic::AtomicUsize,
     cache: Mutex<(HashMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
     /// Bus topics with local subscribers.
     pub topics: Topics,
@@ -42,6 +43,13 @@ impl Local {
     /// A watcher for a stream.
     pub fn watch(&self, session: &str, stream: &str) -> watch::Receiver<u64> {
         let mut w = self.watchers.lock();
+        // Amortized clean-up of streams nobody reads any more.
+        let n = self
+            .watches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 256 == 255 {
+            w.retain(|_, tx| tx.receiver_count() > 0);
+        }
         w.entry(key(session, stream))
             .or_insert_with(|| watch::channel(0).0)
             .subscribe()
