@@ -11,21 +11,19 @@
 //! request rehydrates a new one from the store, on this or any other replica.
 
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
-use crate::protocol::jsonrpc::{
-    ErrorObject, Message, Notification, Request, RequestId, notification_value,
-};
+use crate::protocol::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId};
 use crate::protocol::server::Outcome;
-use crate::registry::ServerEvent;
 use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
 use crate::session::handle::{Connection, ConnectionGuard, PostReply, ReplyMode, SessionError};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
 use crate::session::request::{PostStream, ReplyTarget, run_request};
 use crate::session::signal::Signal;
+
+mod inbound;
 use crate::session::stream::StreamWriter;
-use crate::store::SessionPatch;
 use actix::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -303,102 +301,6 @@ impl Actor for SessionActor {
         self.ended.cancel();
         self.deps.forget(&self.facts.id, self.generation);
     }
-}
-
-impl StreamHandler<ServerEvent> for SessionActor {
-    /// Turns a server event into a notification on the standalone stream. Only the actor that
-    /// holds the standalone connection does so: a session may have live actors on several
-    /// replicas, and each notification must be written once.
-    fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
-        if !self.connections.contains_key(STANDALONE_STREAM) {
-            return;
-        }
-        let message = match event {
-            ServerEvent::ToolsChanged => {
-                notification_value("notifications/tools/list_changed", Value::Null)
-            }
-            ServerEvent::PromptsChanged => {
-                notification_value("notifications/prompts/list_changed", Value::Null)
-            }
-            ServerEvent::ResourcesChanged => {
-                notification_value("notifications/resources/list_changed", Value::Null)
-            }
-            ServerEvent::ResourceUpdated(uri) => {
-                if !self.shared.subscriptions.lock().contains(&uri) {
-                    return;
-                }
-                notification_value("notifications/resources/updated", json!({"uri": uri}))
-            }
-        };
-        let writer = self.writer(STANDALONE_STREAM);
-        ctx.spawn(
-            async move {
-                if let Err(e) = writer.send(&message).await {
-                    tracing::debug!(error = %e, "could not store notification");
-                }
-            }
-            .into_actor(self),
-        );
-    }
-
-    fn finished(&mut self, _ctx: &mut Self::Context) {}
-}
-
-impl StreamHandler<Signal> for SessionActor {
-    fn handle(&mut self, signal: Signal, ctx: &mut Self::Context) {
-        match signal {
-            Signal::Answer { id, result, error } => {
-                let answer = match (result, error) {
-                    (_, Some(e)) => Err(e),
-                    (r, None) => Ok(r.unwrap_or(Value::Null)),
-                };
-                self.shared.resolve(&id, answer);
-            }
-            Signal::Cancel { request_id } => {
-                if let Some(token) = self.in_flight.get(&request_id) {
-                    tracing::debug!(session = %self.facts.id, request = %request_id, "request cancelled via another replica");
-                    token.cancel();
-                }
-            }
-            Signal::Taken { stream, owner } => {
-                // Takeovers between this actor's own connections are handled in `attach`.
-                let prefix = format!("{}:{}:", self.deps.replica, self.generation);
-                if owner.starts_with(&prefix) {
-                    return;
-                }
-                let mine = self.connections.get(&stream).map(|(id, _)| self.owner(*id));
-                if mine.is_some_and(|m| m != owner)
-                    && let Some((_, ticket)) = self.connections.remove(&stream)
-                {
-                    ticket.cancel();
-                }
-            }
-            Signal::State { patch } => match patch {
-                SessionPatch::LogLevel(level) => {
-                    let level = default_log_level(&level);
-                    self.shared
-                        .log_level
-                        .store(level.to_u8(), std::sync::atomic::Ordering::Relaxed);
-                }
-                SessionPatch::Subscribe(uri) => {
-                    self.shared.subscriptions.lock().insert(uri);
-                }
-                SessionPatch::Unsubscribe(uri) => {
-                    self.shared.subscriptions.lock().remove(&uri);
-                }
-            },
-            Signal::Ended => {
-                if self.ended.is_cancelled() {
-                    // Our own Terminate published it; its reply is still on the way.
-                    return;
-                }
-                tracing::debug!(session = %self.facts.id, "session deleted on another replica");
-                self.end(ctx);
-            }
-        }
-    }
-
-    fn finished(&mut self, _ctx: &mut Self::Context) {}
 }
 
 /// Deliver the messages of one POST.

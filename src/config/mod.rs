@@ -6,14 +6,17 @@
 //! A bad value stops start-up with a [`ConfigError`] that names the setting (and the variable
 //! that set it, for seed names).
 
+mod env;
+
 use config::{Config, Environment, File, FileFormat};
+use env::{SEED_NAMES, name_keys_in, named, parse_bool};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 /// The compiled-in defaults.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// A configuration problem, naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -36,27 +39,6 @@ fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
         setting: setting.to_owned(),
         reason: reason.into(),
     }
-}
-
-/// `key (ENV_NAME)`: the file key and the environment variable(s) that set it.
-fn named(key: &str) -> String {
-    let generic = format!("MCP_HIVE__{}", key.replace('.', "__").to_ascii_uppercase());
-    match SEED_NAMES.iter().find(|(_, k)| *k == key) {
-        Some((seed, _)) => format!("{key} ({seed} or {generic})"),
-        None => format!("{key} ({generic})"),
-    }
-}
-
-/// Adds the environment names to a deserialization error that quotes a key.
-fn name_keys_in(message: String) -> String {
-    let mut out = message.clone();
-    if let Some(start) = message.find("key `") {
-        let rest = &message[start + 5..];
-        if let Some(end) = rest.find('`') {
-            out.push_str(&format!(" [setting {}]", named(&rest[..end])));
-        }
-    }
-    out
 }
 
 /// All settings.
@@ -192,22 +174,6 @@ pub struct LogSettings {
     /// Filter directive.
     pub level: String,
 }
-
-/// Seed environment names and the keys they set.
-const SEED_NAMES: &[(&str, &str)] = &[
-    ("HOST", "server.host"),
-    ("REDIS_URL", "store.redis_url"),
-    ("PORT", "server.port"),
-    ("MCP_PATH", "server.mcp_path"),
-    ("PUBLIC_URL", "server.public_url"),
-    ("ALLOWED_ORIGINS", "security.allowed_origins"),
-    ("MCP_CONFORMANCE_FIXTURES", "protocol.conformance_fixtures"),
-    ("LOG_FORMAT", "log.format"),
-    ("LOG_LEVEL", "log.level"),
-    ("SSE_MAX_CONNECTION_SECS", "sse.max_connection_secs"),
-    ("SESSION_IDLE_TIMEOUT_SECS", "session.idle_timeout_secs"),
-    ("MAX_SESSIONS", "session.max_sessions"),
-];
 
 impl Settings {
     /// Loads from the process environment and an optional file.
@@ -413,17 +379,6 @@ impl Settings {
     /// Keep-alive period.
     pub fn keep_alive(&self) -> Duration {
         Duration::from_secs(self.sse.keep_alive_secs)
-    }
-}
-
-fn parse_bool(setting: &str, raw: &str) -> Result<bool, ConfigError> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(invalid(
-            setting,
-            format!("{raw:?} is not a boolean (true/false)"),
-        )),
     }
 }
 

@@ -1,0 +1,53 @@
+//! The environment names of the operator contract: the seed names (`HOST`, `PORT`, `REDIS_URL`,
+//! ...) mapped to their settings keys, and error messages that name both the key and the
+//! variables that set it.
+
+use super::{ConfigError, invalid};
+
+/// Seed environment names and the keys they set.
+pub(super) const SEED_NAMES: &[(&str, &str)] = &[
+    ("HOST", "server.host"),
+    ("REDIS_URL", "store.redis_url"),
+    ("PORT", "server.port"),
+    ("MCP_PATH", "server.mcp_path"),
+    ("PUBLIC_URL", "server.public_url"),
+    ("ALLOWED_ORIGINS", "security.allowed_origins"),
+    ("MCP_CONFORMANCE_FIXTURES", "protocol.conformance_fixtures"),
+    ("LOG_FORMAT", "log.format"),
+    ("LOG_LEVEL", "log.level"),
+    ("SSE_MAX_CONNECTION_SECS", "sse.max_connection_secs"),
+    ("SESSION_IDLE_TIMEOUT_SECS", "session.idle_timeout_secs"),
+    ("MAX_SESSIONS", "session.max_sessions"),
+];
+
+/// `key (ENV_NAME)`: the file key and the environment variable(s) that set it.
+pub(super) fn named(key: &str) -> String {
+    let generic = format!("MCP_HIVE__{}", key.replace('.', "__").to_ascii_uppercase());
+    match SEED_NAMES.iter().find(|(_, k)| *k == key) {
+        Some((seed, _)) => format!("{key} ({seed} or {generic})"),
+        None => format!("{key} ({generic})"),
+    }
+}
+
+/// Adds the environment names to a deserialization error that quotes a key.
+pub(super) fn name_keys_in(message: String) -> String {
+    let mut out = message.clone();
+    if let Some(start) = message.find("key `") {
+        let rest = &message[start + 5..];
+        if let Some(end) = rest.find('`') {
+            out.push_str(&format!(" [setting {}]", named(&rest[..end])));
+        }
+    }
+    out
+}
+
+pub(super) fn parse_bool(setting: &str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(invalid(
+            setting,
+            format!("{raw:?} is not a boolean (true/false)"),
+        )),
+    }
+}

@@ -1,0 +1,193 @@
+//! [`EventStore`] and [`Bus`] on Redis: appends through the [`scripts::APPEND`] script (stored,
+//! trimmed and announced in one round trip), reads with `XRANGE` unless the local cache already
+//! has the next events, watchers woken by the listener, and bus messages on the shared channel.
+
+use super::{RedisStore, ms, scripts};
+use crate::store::bus::Bus;
+use crate::store::record::now_ms;
+use crate::store::{EventBatch, EventStore, StoreError, StoredEvent, StreamInfo, StreamWatch};
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[async_trait]
+impl EventStore for RedisStore {
+    async fn append(
+        &self,
+        session: &str,
+        stream: &str,
+        data: Arc<str>,
+        close: bool,
+    ) -> Result<u64, StoreError> {
+        let keys = [
+            self.keys.session(session),
+            self.keys.streams(session),
+            self.keys.stream(session, stream),
+        ];
+        let args = (
+            self.config.event_max_len,
+            now_ms(),
+            ms(self.config.event_max_age),
+            ms(self.config.session_ttl),
+            self.keys.channel(),
+        );
+        let payload = Arc::clone(&data);
+        let seq: u64 = self
+            .op(|mut c| async move {
+                scripts::APPEND
+                    .key(&keys[0])
+                    .key(&keys[1])
+                    .key(&keys[2])
+                    .arg(stream)
+                    .arg(&*payload)
+                    .arg(if close { "1" } else { "0" })
+                    .arg(args.0)
+                    .arg(args.1)
+                    .arg(args.2)
+                    .arg(args.3)
+                    .arg(args.4)
+                    .arg(session)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        self.local
+            .cache_append(session, stream, StoredEvent { seq, data }, close);
+        self.local.wake(session, stream, seq);
+        Ok(seq)
+    }
+
+    async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
+        let (k1, k2) = (self.keys.session(session), self.keys.streams(session));
+        let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
+        let _: i64 = self
+            .op(|mut c| async move {
+                scripts::CLOSE
+                    .key(k1)
+                    .key(k2)
+                    .arg(stream)
+                    .arg(ttl)
+                    .arg(channel)
+                    .arg(session)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        self.local.wake(session, stream, 0);
+        Ok(())
+    }
+
+    async fn read_after(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventBatch, StoreError> {
+        if let Some((events, closed)) = self.local.cached_after(session, stream, after, limit) {
+            return Ok(EventBatch { events, closed });
+        }
+        let (skey, meta, log) = (
+            self.keys.session(session),
+            self.keys.streams(session),
+            self.keys.stream(session, stream),
+        );
+        let closed_field = format!("{stream}:closed");
+        let start = format!("{}-0", after.saturating_add(1));
+        type Reply = (
+            Vec<(String, Vec<String>)>,
+            (Option<u64>, Option<String>),
+            bool,
+        );
+        let (entries, (last, closed), exists): Reply = self
+            .op(|mut c| async move {
+                redis::pipe()
+                    .cmd("XRANGE")
+                    .arg(log)
+                    .arg(start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(limit)
+                    .cmd("HMGET")
+                    .arg(&meta)
+                    .arg(stream)
+                    .arg(closed_field.as_str())
+                    .exists(skey)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        let events: Vec<StoredEvent> = entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let seq = id.split('-').next()?.parse().ok()?;
+                let data = fields
+                    .chunks(2)
+                    .find(|kv| kv[0] == "d")
+                    .and_then(|kv| kv.get(1))?;
+                Some(StoredEvent {
+                    seq,
+                    data: Arc::from(data.as_str()),
+                })
+            })
+            .collect();
+        let last = last.unwrap_or(0);
+        let drained = events.last().is_none_or(|e| e.seq >= last);
+        Ok(EventBatch {
+            events,
+            closed: closed.is_some() && drained,
+        })
+    }
+
+    async fn stream_info(
+        &self,
+        session: &str,
+        stream: &str,
+    ) -> Result<Option<StreamInfo>, StoreError> {
+        let (skey, meta) = (self.keys.session(session), self.keys.streams(session));
+        let closed_field = format!("{stream}:closed");
+        let ((last, closed), exists): ((Option<u64>, Option<String>), bool) = self
+            .op(|mut c| async move {
+                redis::pipe()
+                    .cmd("HMGET")
+                    .arg(&meta)
+                    .arg(stream)
+                    .arg(closed_field.as_str())
+                    .exists(skey)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        Ok(last.map(|last_seq| StreamInfo {
+            last_seq,
+            closed: closed.is_some(),
+        }))
+    }
+
+    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {
+        Ok(self.local.watch(session, stream))
+    }
+}
+
+#[async_trait]
+impl Bus for RedisStore {
+    async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<(), StoreError> {
+        let channel = self.keys.channel();
+        let message = format!("m {topic}\n{payload}");
+        let _: i64 = self
+            .op(|mut c| async move { c.publish(channel, message).await })
+            .await?;
+        Ok(())
+    }
+
+    fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
+        self.local.topics.subscribe(topic)
+    }
+}
