@@ -153,6 +153,7 @@ impl Application {
                 (settings.session.idle_timeout_secs / 10).clamp(1, 60),
             ),
             request_timeout: Duration::from_secs(settings.session.request_timeout_secs),
+            verify_each_request: settings.session.verify_each_request,
             default_log_level: crate::session::actor::default_log_level(
                 &settings.session.default_log_level,
             ),

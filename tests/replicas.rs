@@ -430,3 +430,54 @@ async fn sessions_cli_lists_shows_and_deletes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("REDIS_URL"));
 }
+
+#[tokio::test]
+async fn a_request_right_after_delete_elsewhere_gets_404() {
+    let redis = RedisServer::start();
+    let r = replicas(
+        &redis,
+        2,
+        &[("MCP_HIVE__SESSION__VERIFY_EACH_REQUEST", "true")],
+    )
+    .await;
+    for _ in 0..40 {
+        let mut x = Client::new(&r[0]);
+        x.initialize("2025-11-25", json!({})).await;
+        let y = r[1].client_for(&x);
+        // Y caches the session (its actor is live), then X deletes it.
+        let (status, _) = y
+            .call_json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(x.delete(x.session.as_deref()).await, StatusCode::OK);
+        let (status, body) = y
+            .call_json(&json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_cached_session_gone_from_redis_gets_404() {
+    let redis = RedisServer::start();
+    let r = replicas(
+        &redis,
+        1,
+        &[("MCP_HIVE__SESSION__VERIFY_EACH_REQUEST", "true")],
+    )
+    .await;
+    let mut c = Client::new(&r[0]);
+    c.initialize("2025-11-25", json!({})).await;
+    let (status, _) = c
+        .call_json(&json!({"jsonrpc":"2.0","id":1,"method":"ping"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The record disappears without any signal (manual DEL, eviction): the live actor must not
+    // keep serving it.
+    let sid = c.session.clone().unwrap();
+    redis.cli(&["DEL", &format!("mcp:{{{sid}}}:session")]);
+    let (status, _) = c
+        .call_json(&json!({"jsonrpc":"2.0","id":2,"method":"ping"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -101,6 +101,8 @@ pub struct SessionConfig {
     pub default_log_level: String,
     /// Live session cap (0 = none).
     pub max_sessions: usize,
+    /// Confirm cached sessions against a shared store on each request.
+    pub verify_each_request: bool,
 }
 
 /// `[store]`.

@@ -97,11 +97,10 @@ pub async fn post(
         PostReply::Json(receivers) => {
             let mut values = Vec::with_capacity(receivers.len());
             for rx in receivers {
-                values.push(
-                    rx.await.map_err(|_| {
-                        HttpError::Internal("request dropped without a reply".into())
-                    })?,
-                );
+                values.push(rx.await.map_err(|_| {
+                    // Only an ended session drops a reply: it was deleted meanwhile.
+                    HttpError::SessionNotFound
+                })?);
             }
             let body = if batch {
                 Value::Array(values)

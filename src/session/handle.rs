@@ -137,6 +137,11 @@ impl SessionHandle {
             .map_err(|_| SessionError::Gone)?
     }
 
+    /// Stops the actor without touching the store (the session is already gone).
+    pub fn end(&self) {
+        self.addr.do_send(crate::session::actor::EndLocally);
+    }
+
     /// Ends the session and deletes its stored state.
     pub async fn terminate(&self) -> Result<(), SessionError> {
         self.addr

@@ -37,6 +37,10 @@ pub struct SessionSettings {
     pub request_timeout: Duration,
     /// Log level of new sessions.
     pub default_log_level: LogLevel,
+    /// With a shared store, confirm a cached session still exists before each request (one
+    /// Redis round trip that also slides its TTL); without it, a request landing within a few
+    /// milliseconds of a DELETE on another replica may still be served.
+    pub verify_each_request: bool,
 }
 
 /// What every session actor on this replica shares.
@@ -51,6 +55,8 @@ pub struct SessionDeps {
     pub bus: Arc<dyn Bus>,
     /// This replica's random id (tells its connections from other replicas').
     pub replica: Arc<str>,
+    /// Whether other replicas share the store (Redis).
+    pub shared_store: bool,
     /// Timings.
     pub settings: SessionSettings,
     live: Mutex<HashMap<String, (u64, SessionHandle)>>,
@@ -122,6 +128,7 @@ impl SessionRegistry {
                 sessions: backends.sessions,
                 events: backends.events,
                 bus: backends.bus,
+                shared_store: backends.shared,
                 replica: Arc::from(replica),
                 settings,
                 live: Mutex::new(HashMap::new()),
@@ -178,7 +185,18 @@ impl SessionRegistry {
         }
         let live = self.deps.live.lock().get(id).map(|(_, h)| h.clone());
         let handle = match live {
-            Some(h) if h.is_alive() => h,
+            Some(h) if h.is_alive() => {
+                // With a shared store another replica may have deleted the session moments ago
+                // (its Ended signal is still on the way): confirm, sliding the TTL at once.
+                if self.deps.shared_store
+                    && self.deps.settings.verify_each_request
+                    && !self.deps.sessions.touch_session(id).await?
+                {
+                    h.end();
+                    return Err(SessionError::NotFound);
+                }
+                h
+            }
             _ => {
                 let record = self
                     .deps

@@ -434,6 +434,18 @@ impl Handler<DropConnection> for SessionActor {
     }
 }
 
+/// Stop this actor and its connections: the session no longer exists in the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndLocally;
+
+impl Handler<EndLocally> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, _msg: EndLocally, ctx: &mut Self::Context) {
+        self.end(ctx);
+    }
+}
+
 /// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
 #[derive(Message)]
 #[rtype(result = "Result<(), SessionError>")]
