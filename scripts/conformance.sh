@@ -12,6 +12,12 @@
 #   0.2.0-alpha.12  runs each scenario at the wire version it is given:
 #                   --spec-version 2025-06-18 and --spec-version 2025-11-25
 #                   (omitted, it would pick the stateless 2026-07-28 for some).
+# Then the replicated run: CONFORMANCE_REPLICAS (default 2) `mcp-hive serve`
+# replicas sharing one temporary redis-server (REDIS_URL), behind
+# tests/clients/rr-proxy.mjs, a strict round-robin HTTP proxy with no
+# stickiness (request k goes to replica k mod N, whatever its session or
+# stream), and the same 2025-11-25 scenario selection again, against
+# http://localhost:<proxy port>/mcp; its rows are labelled "<suite> xN".
 # No expected-failures baseline: any failing scenario fails the script.
 #
 # Env knobs:
@@ -21,6 +27,13 @@
 #   CONFORMANCE_SCENARIOS         only run these scenarios (space-separated)
 #   CONFORMANCE_RESULTS_DIR       default target/conformance (wiped per run)
 #   CONFORMANCE_SCENARIO_TIMEOUT  seconds per scenario process, default 180
+#   CONFORMANCE_REPLICAS          replicas in the replicated run, default 2;
+#                                 0 or 1 skips it
+#   CONFORMANCE_REPLICA_SPEC_VERSIONS  wire versions of the replicated run,
+#                                 default 2025-11-25
+#   CONFORMANCE_SINGLE            0 skips the single-replica run, default 1
+#   MCP_RR_PROXY_LOG              default 1: the proxy logs every request to
+#                                 replicated-*/proxy.stderr; 0 silences it
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -30,6 +43,16 @@ SPECS="${CONFORMANCE_SPEC_VERSIONS:-2025-06-18 2025-11-25}"
 ONLY="${CONFORMANCE_SCENARIOS:-}"
 RESULTS_DIR="${CONFORMANCE_RESULTS_DIR:-$REPO_ROOT/target/conformance}"
 SCENARIO_TIMEOUT="${CONFORMANCE_SCENARIO_TIMEOUT:-180}"
+REPLICAS="${CONFORMANCE_REPLICAS:-2}"
+REPLICA_SPECS="${CONFORMANCE_REPLICA_SPEC_VERSIONS:-2025-11-25}"
+SINGLE="${CONFORMANCE_SINGLE:-1}"
+RR_PROXY="$CLIENTS_DIR/rr-proxy.mjs"
+case "$REPLICAS" in '' | *[!0-9]*) die "CONFORMANCE_REPLICAS must be a number, got '$REPLICAS'" ;; esac
+if [ "$REPLICAS" -ge 2 ]; then
+  command -v redis-server >/dev/null 2>&1 ||
+    die "redis-server not found (run scripts/install-test-deps.sh, or CONFORMANCE_REPLICAS=0)"
+  [ -f "$RR_PROXY" ] || die "missing $RR_PROXY"
+fi
 
 [ "$(node_major node)" -ge "$NODE_MIN_MAJOR" ] ||
   die "node on PATH is $(node --version 2>/dev/null || echo none); need >= $NODE_MIN_MAJOR (run scripts/install-test-deps.sh)"
@@ -57,16 +80,179 @@ RESULTS_TSV="$RESULTS_DIR/results.tsv"
 : >"$RESULTS_TSV"
 
 SERVER_ENV=(MCP_CONFORMANCE_FIXTURES=true DISABLE_AUTH=true)
-cleanup() { stop_mcp_hive; }
+
+# The server(s) the scenarios run against. MODE is "single" (one server,
+# MCP_HIVE_PID) or "replicated" (REPLICA_PIDS behind PROXY_PID, on REDIS_PID);
+# TARGET_URL is the base URL the suites are pointed at.
+MODE=""
+TARGET_URL=""
+TARGET_LOGS=""
+REPLICA_PIDS=()
+PROXY_PID=""
+REDIS_PID=""
+REDIS_DIR=""
+REDIS_URL_=""
+generation=0
+
+# stop_pids PID... : SIGTERM all, SIGKILL whatever is left after 10s, reap.
+stop_pids() {
+  local pid i alive
+  [ "$#" -gt 0 ] || return 0
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 100); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      log "pid $pid ignored SIGTERM for 10s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
+
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+redis_pong() { # PORT -> 0 if it answers PING
+  local r=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  read -r -t 2 r <&3 || true
+  exec 3<&- 3>&-
+  [ "${r%$'\r'}" = "+PONG" ]
+}
+
+# A throwaway redis-server: free loopback port, temporary --dir, no persistence.
+start_redis() { # LOGFILE
+  local logf="$1" attempt port i
+  REDIS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/mcp-hive-conformance-redis.XXXXXX")"
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)" || die "could not pick a free port"
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+      --dir "$REDIS_DIR" >>"$logf" 2>&1 </dev/null &
+    REDIS_PID=$!
+    for i in $(seq 1 100); do
+      kill -0 "$REDIS_PID" 2>/dev/null || break
+      if redis_pong "$port"; then
+        sleep 0.05
+        # Only ours counts (a PONG from someone else's Redis on a reused port does not).
+        if kill -0 "$REDIS_PID" 2>/dev/null; then
+          REDIS_URL_="redis://127.0.0.1:$port"
+          return 0
+        fi
+        break
+      fi
+      sleep 0.1
+    done
+    stop_pids "$REDIS_PID"
+    REDIS_PID=""
+    log "redis-server did not come up on port $port (attempt $attempt)"
+  done
+  tail -n 20 "$logf" >&2
+  die "could not start redis-server (log: $logf)"
+}
+
+stop_redis() {
+  [ -n "$REDIS_PID" ] && stop_pids "$REDIS_PID"
+  REDIS_PID=""
+  [ -n "$REDIS_DIR" ] && rm -rf "$REDIS_DIR"
+  REDIS_DIR=""
+}
+
+start_single() {
+  generation=$((generation + 1))
+  MODE=single
+  start_mcp_hive "$RESULTS_DIR/server-$generation" "${SERVER_ENV[@]}"
+  TARGET_URL="$MCP_HIVE_URL"
+  TARGET_LOGS="${MCP_HIVE_STDERR#"$REPO_ROOT"/}"
+  log "server pid $MCP_HIVE_PID listening on $MCP_HIVE_URL (log: $TARGET_LOGS)"
+}
+
+start_replicated() {
+  local dir i upstreams=() out line port deadline
+  generation=$((generation + 1))
+  MODE=replicated
+  dir="$RESULTS_DIR/replicated-$generation"
+  mkdir -p "$dir"
+  if [ -z "$REDIS_PID" ] || ! kill -0 "$REDIS_PID" 2>/dev/null; then
+    stop_redis
+    start_redis "$dir/redis.log"
+    log "redis-server pid $REDIS_PID on $REDIS_URL_ (dir $REDIS_DIR)"
+  fi
+  REPLICA_PIDS=()
+  for i in $(seq 1 "$REPLICAS"); do
+    start_mcp_hive "$dir/replica-$i" "${SERVER_ENV[@]}" REDIS_URL="$REDIS_URL_"
+    REPLICA_PIDS+=("$MCP_HIVE_PID")
+    MCP_HIVE_PID=""
+    upstreams+=("$MCP_HIVE_URL")
+    log "replica $i: pid ${REPLICA_PIDS[-1]} listening on $MCP_HIVE_URL (log: ${dir#"$REPO_ROOT"/}/replica-$i/server.stderr)"
+  done
+  out="$dir/proxy.stdout"
+  : >"$out"
+  MCP_RR_PROXY_LOG="${MCP_RR_PROXY_LOG:-1}" node "$RR_PROXY" 0 "${upstreams[@]}" \
+    >"$out" 2>"$dir/proxy.stderr" </dev/null &
+  PROXY_PID=$!
+  deadline=$((SECONDS + 15))
+  port=""
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    line="$(grep -m1 -E '^rr-proxy listening on http://127\.0\.0\.1:[0-9]+$' "$out" 2>/dev/null || true)"
+    if [ -n "$line" ]; then
+      port="${line##*:}"
+      break
+    fi
+    kill -0 "$PROXY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    cat "$dir/proxy.stderr" >&2
+    die "rr-proxy did not start"
+  fi
+  # localhost, not 127.0.0.1: dns-rebinding-protection derives its valid Host from it.
+  TARGET_URL="http://localhost:$port"
+  TARGET_LOGS="${dir#"$REPO_ROOT"/}/{replica-*/server.stderr,proxy.stderr,redis.log}"
+  log "rr-proxy pid $PROXY_PID: $TARGET_URL -> ${upstreams[*]} (round-robin, no stickiness)"
+}
+
+target_alive() {
+  local pid
+  case "$MODE" in
+    single) kill -0 "$MCP_HIVE_PID" 2>/dev/null ;;
+    replicated)
+      for pid in "${REPLICA_PIDS[@]}" "$PROXY_PID" "$REDIS_PID"; do
+        kill -0 "$pid" 2>/dev/null || return 1
+      done
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+stop_target() {
+  stop_mcp_hive
+  stop_pids "${REPLICA_PIDS[@]}" ${PROXY_PID:+"$PROXY_PID"}
+  REPLICA_PIDS=()
+  PROXY_PID=""
+}
+
+restart_target() {
+  local mode="$MODE"
+  stop_target
+  case "$mode" in
+    single) start_single ;;
+    replicated) start_replicated ;;
+  esac
+}
+
+cleanup() {
+  stop_target
+  stop_redis
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-server_generation=1
-start_server() {
-  start_mcp_hive "$RESULTS_DIR/server-$server_generation" "${SERVER_ENV[@]}"
-  log "server pid $MCP_HIVE_PID listening on $MCP_HIVE_URL (log: ${MCP_HIVE_STDERR#"$REPO_ROOT"/})"
-}
-start_server
 
 # list_scenarios SUITE SPEC -> scenario names applicable at SPEC
 list_scenarios() {
@@ -93,13 +279,13 @@ summarise_checks() {
   ' "$1"
 }
 
-run_scenario() { # SUITE SPEC(label) SPEC_ARG(or "") SCENARIO
-  local suite="$1" spec="$2" spec_arg="$3" sc="$4" d outdir logf rc result checks stats detail
+run_scenario() { # SUITE LABEL SPEC(label) SPEC_ARG(or "") SCENARIO
+  local suite="$1" label="$2" spec="$3" spec_arg="$4" sc="$5" d outdir logf rc result checks stats detail
   d="$(suite_dir "$suite")"
-  outdir="$RESULTS_DIR/$suite/$spec/$sc"
+  outdir="$RESULTS_DIR/${label// /-}/$spec/$sc"
   mkdir -p "$outdir"
   logf="$outdir/run.log"
-  local args=(server --url "$MCP_HIVE_URL/mcp" --scenario "$sc" -o "$outdir")
+  local args=(server --url "$TARGET_URL/mcp" --scenario "$sc" -o "$outdir")
   [ -n "$spec_arg" ] && args+=(--spec-version "$spec_arg")
   local t0=$SECONDS
   timeout --kill-after=10 "$SCENARIO_TIMEOUT" node "$d/dist/index.js" "${args[@]}" >"$logf" 2>&1
@@ -121,19 +307,16 @@ run_scenario() { # SUITE SPEC(label) SPEC_ARG(or "") SCENARIO
   else
     result=FAIL
   fi
-  if ! kill -0 "$MCP_HIVE_PID" 2>/dev/null; then
-    log "server died during $suite/$spec/$sc; see ${MCP_HIVE_STDERR#"$REPO_ROOT"/}; restarting it"
+  if ! target_alive; then
+    log "a $MODE-mode process (server, replica, proxy or redis) died during $label/$spec/$sc; see $TARGET_LOGS; restarting"
     [ "$result" = PASS ] && result=FAIL
     detail="${detail:+$detail
 }      server process exited during this scenario"
-    wait "$MCP_HIVE_PID" 2>/dev/null || true
-    MCP_HIVE_PID=""
-    server_generation=$((server_generation + 1))
-    start_server
+    restart_target
   fi
   read -r passed failed warnings <<<"$stats"
-  printf '%-8s %-15s %-11s %-36s checks %s passed, %s failed, %s warnings (%ss)\n' \
-    "$result" "$suite" "$spec" "$sc" "$passed" "$failed" "$warnings" "$((SECONDS - t0))"
+  printf '%-8s %-18s %-11s %-36s checks %s passed, %s failed, %s warnings (%ss)\n' \
+    "$result" "$label" "$spec" "$sc" "$passed" "$failed" "$warnings" "$((SECONDS - t0))"
   if [ "$result" != PASS ]; then
     [ -n "$detail" ] && printf '%s\n' "$detail"
     if [ -z "$checks" ] || [ "$result" = TIMEOUT ]; then
@@ -141,45 +324,66 @@ run_scenario() { # SUITE SPEC(label) SPEC_ARG(or "") SCENARIO
       tail -n 15 "$logf" | sed 's/^/      | /'
     fi
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$suite" "$spec" "$sc" "$result" "$passed" "$failed" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$spec" "$sc" "$result" "$passed" "$failed" \
     "$warnings" "${checks#"$REPO_ROOT"/}" "${logf#"$REPO_ROOT"/}" >>"$RESULTS_TSV"
 }
 
 selected() { [ -z "$ONLY" ] || case " $ONLY " in *" $1 "*) true ;; *) false ;; esac; }
 
-for suite in $SUITES; do
-  if suite_has_wire_versions "$suite"; then
-    for spec in $SPECS; do
-      section "conformance $suite, --spec-version $spec"
-      scenarios="$(list_scenarios "$suite" "$spec")" || die "listing scenarios of $suite failed"
-      [ -n "$scenarios" ] || die "no server scenarios listed by $suite for $spec"
-      for sc in $scenarios; do
-        selected "$sc" && run_scenario "$suite" "$spec" "$spec" "$sc"
+# run_suites LABEL_SUFFIX WIRE_SPECS: every suite against TARGET_URL.
+run_suites() {
+  local suffix="$1" wire_specs="$2" suite label spec scenarios latest sc where=""
+  [ -n "$suffix" ] && where=" ($REPLICAS replicas on one Redis behind round-robin $TARGET_URL)"
+  for suite in $SUITES; do
+    label="$suite$suffix"
+    if suite_has_wire_versions "$suite"; then
+      for spec in $wire_specs; do
+        section "conformance $label, --spec-version $spec$where"
+        scenarios="$(list_scenarios "$suite" "$spec")" || die "listing scenarios of $suite failed"
+        [ -n "$scenarios" ] || die "no server scenarios listed by $suite for $spec"
+        for sc in $scenarios; do
+          selected "$sc" && run_scenario "$suite" "$label" "$spec" "$spec" "$sc"
+        done
       done
-    done
-  else
-    # Union of the applicable scenarios, run once at the suite's own wire version.
-    latest="$(printf '%s\n' $SPECS | sort | tail -n1)" # word-split on purpose
-    section "conformance $suite (wire version fixed by the suite: its SDK's latest; scenarios applicable to: $SPECS)"
-    scenarios="$(for spec in $SPECS; do list_scenarios "$suite" "$spec"; done | awk '!seen[$0]++')" ||
-      die "listing scenarios of $suite failed"
-    [ -n "$scenarios" ] || die "no server scenarios listed by $suite"
-    for sc in $scenarios; do
-      selected "$sc" && run_scenario "$suite" "$latest" "" "$sc"
-    done
-  fi
-done
+    else
+      # Union of the applicable scenarios, run once at the suite's own wire version.
+      latest="$(printf '%s\n' $SPECS | sort | tail -n1)" # word-split on purpose
+      [[ " $wire_specs " == *" $latest "* ]] || continue # its wire version is not asked for
+      section "conformance $label (wire version fixed by the suite: its SDK's latest; scenarios applicable to: $SPECS)$where"
+      scenarios="$(for spec in $SPECS; do list_scenarios "$suite" "$spec"; done | awk '!seen[$0]++')" ||
+        die "listing scenarios of $suite failed"
+      [ -n "$scenarios" ] || die "no server scenarios listed by $suite"
+      for sc in $scenarios; do
+        selected "$sc" && run_scenario "$suite" "$label" "$latest" "" "$sc"
+      done
+    fi
+  done
+  return 0
+}
 
-stop_mcp_hive
+if [ "$SINGLE" != 0 ]; then
+  start_single
+  run_suites "" "$SPECS"
+  stop_target
+fi
+
+if [ "$REPLICAS" -ge 2 ]; then
+  start_replicated
+  run_suites " x$REPLICAS" "$REPLICA_SPECS"
+  stop_target
+  stop_redis
+fi
 
 # summary.json + closing summary
 node -e '
   const fs = require("fs");
   const [tsv, out] = process.argv.slice(1);
   const rows = fs.readFileSync(tsv, "utf8").split("\n").filter(Boolean).map((l) => {
-    const [suite, spec, scenario, result, passed, failed, warnings, checks, log] = l.split("\t");
+    const [label, spec, scenario, result, passed, failed, warnings, checks, log] = l.split("\t");
     const num = (x) => (x === "-" ? null : Number(x));
-    return { suite, spec, scenario, result, checks_passed: num(passed), checks_failed: num(failed),
+    const [suite, xn] = label.split(" ");
+    return { suite, replicas: xn ? Number(xn.slice(1)) : 1, spec, scenario, result,
+             checks_passed: num(passed), checks_failed: num(failed),
              warnings: num(warnings), checks_json: checks || null, log };
   });
   fs.writeFileSync(out, JSON.stringify(rows, null, 2) + "\n");
@@ -190,11 +394,20 @@ total=$(wc -l <"$RESULTS_TSV")
 npass=$(awk -F'\t' '$4 == "PASS"' "$RESULTS_TSV" | wc -l)
 nskip=$(awk -F'\t' '$4 == "SKIPPED"' "$RESULTS_TSV" | wc -l)
 nfail=$((total - npass - nskip))
-printf '%-8s %-15s %-11s %s\n' RESULT SUITE SPEC SCENARIO
-awk -F'\t' '{ printf "%-8s %-15s %-11s %s\n", $4, $1, $2, $3 }' "$RESULTS_TSV"
+printf '%-8s %-18s %-11s %s\n' RESULT SUITE SPEC SCENARIO
+awk -F'\t' '{ printf "%-8s %-18s %-11s %s\n", $4, $1, $2, $3 }' "$RESULTS_TSV"
 echo
-echo "Results: ${RESULTS_DIR#"$REPO_ROOT"/}/summary.json (per scenario: <suite>/<spec>/<scenario>/server-*/checks.json and run.log)"
-echo "Server log: ${RESULTS_DIR#"$REPO_ROOT"/}/server-*/server.stderr"
+printf '%-18s %-11s %6s %6s %7s\n' SUITE SPEC PASSED FAILED SKIPPED
+awk -F'\t' '{ k = $1 "\t" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+               if ($4 == "PASS") p[k]++; else if ($4 == "SKIPPED") s[k]++; else f[k]++ }
+             END { for (i = 1; i <= n; i++) { split(order[i], a, "\t")
+                     printf "%-18s %-11s %6d %6d %7d\n", a[1], a[2], p[order[i]], f[order[i]], s[order[i]] } }' "$RESULTS_TSV"
+echo
+echo "Results: ${RESULTS_DIR#"$REPO_ROOT"/}/summary.json (per scenario: <suite>[-xN]/<spec>/<scenario>/server-*/checks.json and run.log)"
+[ "$SINGLE" != 0 ] && echo "Server log: ${RESULTS_DIR#"$REPO_ROOT"/}/server-*/server.stderr"
+if [ "$REPLICAS" -ge 2 ]; then
+  echo "Replicated run logs: ${RESULTS_DIR#"$REPO_ROOT"/}/replicated-*/{replica-*/server.stderr,proxy.stderr,redis.log}"
+fi
 [ "$total" -gt 0 ] || die "no conformance scenario was run"
 if [ "$nskip" -gt 0 ]; then
   echo "note: $nskip scenario(s) were SKIPPED by the suite as not applicable (not counted as failures)"

@@ -2,7 +2,8 @@
 # The one command that runs every test, on a fresh machine too:
 #   bash scripts/test-all.sh
 # Steps (fail fast): install test deps -> cargo fmt --check -> cargo clippy ->
-# cargo build -> cargo test -> conformance suites -> node client tests ->
+# cargo build -> cargo test -> conformance suites (one server, then 2 replicas
+# on a throwaway Redis behind a round-robin proxy) -> node client tests ->
 # python client tests.
 #
 # SKIP_INSTALL=1 skips the install step (for quick local re-runs).

@@ -80,9 +80,11 @@ const server = http.createServer((req, res) => {
     upRes.on("end", () => finish(`${upRes.statusCode} done`));
     // Upstream connection lost mid-body: drop the client connection too, so
     // the client sees a broken stream rather than a clean end.
-    upRes.on("aborted", () => {
-      finish(`${upRes.statusCode} upstream aborted`);
-      res.destroy();
+    upRes.on("close", () => {
+      if (!upRes.complete) {
+        finish(`${upRes.statusCode} upstream closed mid-body`);
+        res.destroy();
+      }
     });
     upRes.on("error", () => res.destroy());
   });
