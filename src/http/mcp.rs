@@ -118,6 +118,7 @@ pub async fn post(
                 after: Some(0),
                 prime,
                 connection,
+                fresh: true,
             },
         )),
     }
@@ -270,6 +271,7 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
             after,
             prime,
             connection,
+            fresh: false,
         },
     ))
 }

@@ -26,6 +26,8 @@ pub struct StreamRequest {
     pub prime: bool,
     /// The connection attached to the session.
     pub connection: Connection,
+    /// A POST stream opened by this request on this replica (see `ReaderOptions::fresh`).
+    pub fresh: bool,
 }
 
 /// Builds the SSE response and starts the reader task behind it.
@@ -38,6 +40,7 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
             .then(|| Duration::from_secs(settings.sse.max_connection_secs)),
         batch: 256,
         keep_alive: settings.keep_alive(),
+        fresh: s.fresh,
     };
     // The reader stops when the session ends the connection or the server shuts down.
     let stop = CancellationToken::new();

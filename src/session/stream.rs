@@ -11,7 +11,7 @@
 //! from the store, or when the client goes away.
 
 use crate::session::event_id::EventId;
-use crate::store::{EventStore, StoreError};
+use crate::store::{EventBatch, EventStore, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +102,9 @@ pub struct ReaderOptions {
     pub batch: usize,
     /// Idle time after which a keep-alive comment is sent.
     pub keep_alive: Duration,
+    /// The stream was just opened on this replica, which alone writes it: read from the
+    /// store's local cache, and from the backend only when the cache lacks announced events.
+    pub fresh: bool,
 }
 
 /// Starts a task that feeds `tx` with the events of `source`.
@@ -170,10 +173,17 @@ async fn run_reader(
         }
     }
     loop {
-        watch.borrow_and_update();
-        let batch = events
-            .read_after(session, stream, cursor, options.batch.max(1))
-            .await?;
+        let announced = *watch.borrow_and_update();
+        let limit = options.batch.max(1);
+        let batch = match options
+            .fresh
+            .then(|| events.read_local(session, stream, cursor, limit))
+        {
+            Some(Some(batch)) => batch,
+            // Nothing announced beyond the cursor yet: nothing to read.
+            Some(None) if announced <= cursor => EventBatch::default(),
+            _ => events.read_after(session, stream, cursor, limit).await?,
+        };
         let full = batch.events.len() >= options.batch.max(1);
         for event in batch.events {
             cursor = event.seq;

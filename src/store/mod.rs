@@ -120,6 +120,20 @@ pub trait EventStore: Send + Sync + 'static {
         session: &str,
         stream: &str,
     ) -> Result<Option<StreamInfo>, StoreError>;
-    /// A wake-up handle for new events on the stream; `NotFound` if the session is gone.
+    /// A wake-up handle for new events on the stream; `NotFound` if the session is gone. Its
+    /// value is the highest sequence number known to have been appended.
     fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError>;
+
+    /// Events after `after` from this replica's own cache, if it can answer without the
+    /// backend (`None`: ask [`EventStore::read_after`]). Readers of a stream that only this
+    /// replica writes (a fresh POST stream) use it to avoid a backend round trip.
+    fn read_local(
+        &self,
+        _session: &str,
+        _stream: &str,
+        _after: u64,
+        _limit: usize,
+    ) -> Option<EventBatch> {
+        None
+    }
 }

@@ -141,7 +141,9 @@ impl SessionActor {
         ctx.stop();
     }
 
-    fn attach(&mut self, ctx: &mut Context<Self>, stream: &str) -> Connection {
+    /// Attaches a connection to a stream; `announce` tells other replicas to close theirs (not
+    /// needed for a stream this POST just created).
+    fn attach(&mut self, ctx: &mut Context<Self>, stream: &str, announce: bool) -> Connection {
         self.next_connection += 1;
         let id = self.next_connection;
         let ticket = self.ended.child_token();
@@ -151,14 +153,16 @@ impl SessionActor {
         {
             previous.cancel();
         }
-        let owner = self.owner(id);
-        self.signal(
-            ctx,
-            Signal::Taken {
-                stream: stream.to_owned(),
-                owner,
-            },
-        );
+        if announce {
+            let owner = self.owner(id);
+            self.signal(
+                ctx,
+                Signal::Taken {
+                    stream: stream.to_owned(),
+                    owner,
+                },
+            );
+        }
         Connection {
             ticket,
             guard: ConnectionGuard::new(ctx.address(), stream.to_owned(), id),
@@ -368,7 +372,7 @@ impl Handler<Post> for SessionActor {
         Ok(match post_stream {
             Some(ps) => {
                 let stream = ps.writer.stream().to_owned();
-                let connection = self.attach(ctx, &stream);
+                let connection = self.attach(ctx, &stream, false);
                 PostReply::Stream { stream, connection }
             }
             None if requests > 0 => PostReply::Json(json_replies),
@@ -392,7 +396,7 @@ impl Handler<Attach> for SessionActor {
             return Err(SessionError::Gone);
         }
         self.mark_active(ctx);
-        Ok(self.attach(ctx, &msg.stream))
+        Ok(self.attach(ctx, &msg.stream, true))
     }
 }
 

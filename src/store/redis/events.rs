@@ -74,6 +74,7 @@ impl EventStore for RedisStore {
                     .await
             })
             .await?;
+        self.local.cache_close(session, stream);
         self.local.wake(session, stream, 0);
         Ok(())
     }
@@ -169,6 +170,18 @@ impl EventStore for RedisStore {
             last_seq,
             closed: closed.is_some(),
         }))
+    }
+
+    fn read_local(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Option<EventBatch> {
+        self.local
+            .cached_after(session, stream, after, limit)
+            .map(|(events, closed)| EventBatch { events, closed })
     }
 
     fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {

@@ -22,6 +22,8 @@ type StreamKey = (Arc<str>, Arc<str>);
 #[derive(Default)]
 struct Cached {
     events: VecDeque<StoredEvent>,
+    /// Highest sequence number appended here (kept when `events` is empty).
+    last: u64,
     closed: bool,
 }
 
@@ -50,9 +52,16 @@ impl Local {
         if n % 256 == 255 {
             w.retain(|_, tx| tx.receiver_count() > 0);
         }
-        w.entry(key(session, stream))
-            .or_insert_with(|| watch::channel(0).0)
-            .subscribe()
+        let k = key(session, stream);
+        if let Some(tx) = w.get(&k) {
+            return tx.subscribe();
+        }
+        // Start from what this replica already appended, so an append that happened just
+        // before the reader arrived counts as announced.
+        let last = self.cache.lock().0.get(&k).map_or(0, |c| c.last);
+        let (tx, rx) = watch::channel(last);
+        w.insert(k, tx);
+        rx
     }
 
     /// Wakes the watchers of a stream (sequence numbers only move forward).
@@ -102,11 +111,23 @@ impl Local {
         if entry.events.back().is_some_and(|e| e.seq + 1 != event.seq) {
             entry.events.clear(); // another replica appended in between
         }
+        entry.last = event.seq;
         entry.events.push_back(event);
         while entry.events.len() > CACHE_PER_STREAM {
             entry.events.pop_front();
         }
         entry.closed = close;
+    }
+
+    /// Records that a stream written here was closed without a final event.
+    pub fn cache_close(&self, session: &str, stream: &str) {
+        let mut guard = self.cache.lock();
+        let (map, order) = &mut *guard;
+        let k = key(session, stream);
+        if !map.contains_key(&k) {
+            order.push_back(k.clone());
+        }
+        map.entry(k).or_default().closed = true;
     }
 
     /// Events after `after` if the cache holds `after + 1` onwards; `None` means "ask Redis".
@@ -119,9 +140,16 @@ impl Local {
     ) -> Option<(Vec<StoredEvent>, bool)> {
         let guard = self.cache.lock();
         let entry = guard.0.get(&key(session, stream))?;
+        if entry.events.is_empty() {
+            return (entry.closed && after >= entry.last).then(|| (Vec::new(), true));
+        }
         let first = entry.events.front()?.seq;
         let last = entry.events.back()?.seq;
-        if after + 1 < first || after >= last {
+        if after >= last {
+            // Drained: the answer is known locally only if the stream has ended.
+            return entry.closed.then(|| (Vec::new(), true));
+        }
+        if after + 1 < first {
             return None;
         }
         let events: Vec<StoredEvent> = entry

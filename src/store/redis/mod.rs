@@ -23,10 +23,11 @@ use super::StoreError;
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use keys::Keys;
 use local::Local;
+use redis::aio::MultiplexedConnection;
 use redis::{RedisError, RedisResult};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Settings of the Redis store.
@@ -53,6 +54,10 @@ pub struct RedisConfig {
 /// [`SessionStore`], [`EventStore`] and [`Bus`] on Redis.
 pub struct RedisStore {
     pool: Pool,
+    /// Multiplexed connections taken out of the pool once and shared by every operation (a
+    /// pool checkout costs a PING round trip); a slot is refilled from the pool after a failure.
+    slots: parking_lot::Mutex<Vec<Option<MultiplexedConnection>>>,
+    next_slot: AtomicUsize,
     client: redis::Client,
     keys: Keys,
     config: RedisConfig,
@@ -103,6 +108,8 @@ impl RedisStore {
             .create_pool(Some(Runtime::Tokio1))
             .map_err(|e| StoreError::Corrupt(format!("invalid REDIS_URL: {e}")))?;
         Ok(Arc::new(Self {
+            slots: parking_lot::Mutex::new(vec![None; config.pool_size]),
+            next_slot: AtomicUsize::new(0),
             pool,
             client,
             keys: Keys::new(&config.prefix),
@@ -117,18 +124,48 @@ impl RedisStore {
         &self.keys
     }
 
+    /// A shared connection from the next slot, connecting it first if needed.
+    async fn connection(&self) -> Result<(usize, MultiplexedConnection), StoreError> {
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.config.pool_size.max(1);
+        if let Some(conn) = self.slots.lock().get(slot).cloned().flatten() {
+            return Ok((slot, conn));
+        }
+        let conn = deadpool_redis::Connection::take(self.pool.get().await.map_err(unavailable)?);
+        if let Some(entry) = self.slots.lock().get_mut(slot) {
+            *entry = Some(conn.clone());
+        }
+        Ok((slot, conn))
+    }
+
+    fn drop_slot(&self, slot: usize) {
+        if let Some(entry) = self.slots.lock().get_mut(slot) {
+            *entry = None;
+        }
+    }
+
     async fn op<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
+        let mut failed_slot = None;
         let work = async {
-            let conn = self.pool.get().await.map_err(unavailable)?;
-            f(conn).await.map_err(map_err)
+            let (slot, conn) = self.connection().await?;
+            failed_slot = Some(slot);
+            let result = f(conn).await.map_err(map_err);
+            if !matches!(result, Err(StoreError::Unavailable(_))) {
+                failed_slot = None;
+            }
+            result
         };
-        tokio::time::timeout(self.config.timeout, work)
+        let result = tokio::time::timeout(self.config.timeout, work)
             .await
-            .map_err(|_| unavailable("Redis did not answer in time"))?
+            .unwrap_or_else(|_| Err(unavailable("Redis did not answer in time")));
+        if let Some(slot) = failed_slot {
+            // A broken or stalled connection is replaced on next use.
+            self.drop_slot(slot);
+        }
+        result
     }
 
     /// Starts the pub/sub listener (one connection; reconnects with backoff until the store is
