@@ -27,6 +27,7 @@ fn connect(settings: &Settings) -> anyhow::Result<Arc<RedisStore>> {
         max_sessions: 0,
         event_max_len: settings.sse.event_log_max_len,
         event_max_age: Duration::from_secs(settings.sse.event_log_max_age_secs),
+        closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
     })
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))
 }

@@ -55,6 +55,7 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
             max_sessions: settings.session.max_sessions,
             event_max_len: settings.sse.event_log_max_len,
             event_max_age: age,
+            closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
         });
         store.spawn_sweeper(Duration::from_secs(30));
         return Ok(Backends {
@@ -73,6 +74,7 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
         max_sessions: settings.session.max_sessions,
         event_max_len: settings.sse.event_log_max_len,
         event_max_age: age,
+        closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
     })
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))?;
     store.spawn_listener();

@@ -175,6 +175,7 @@ async fn memory_store_passes_the_suite() {
         max_sessions: 0,
         event_max_len: 50,
         event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(60),
     });
     run_suite(store.clone(), store, Duration::from_secs(2), 50).await;
 }
@@ -186,6 +187,7 @@ async fn memory_store_caps_live_sessions() {
         max_sessions: 2,
         event_max_len: 10,
         event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(60),
     });
     store.create_session(&record("a")).await.unwrap();
     store.create_session(&record("b")).await.unwrap();
@@ -207,6 +209,7 @@ fn redis_store(url: String, ttl: Duration, max_sessions: usize, max_len: usize) 
         max_sessions,
         event_max_len: max_len,
         event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(60),
     })
     .unwrap();
     store.spawn_listener();
@@ -274,4 +277,76 @@ async fn redis_store_reports_unavailable_and_recovers() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(ok, "service resumes without a restart");
+}
+
+#[tokio::test]
+async fn ended_streams_are_dropped_after_their_retention() {
+    // Embedded store: the sweeper drops ended streams after the retention, not the open ones.
+    let store = MemoryStore::new(MemoryStoreConfig {
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 0,
+        event_max_len: 10,
+        event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_millis(300),
+    });
+    store.create_session(&record("m")).await.unwrap();
+    store
+        .append("m", "post", Arc::from("r"), true)
+        .await
+        .unwrap();
+    store.append("m", "0", Arc::from("n"), false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    store.sweep();
+    assert!(
+        store
+            .read_after("m", "post", 0, 10)
+            .await
+            .unwrap()
+            .events
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .read_after("m", "0", 0, 10)
+            .await
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+
+    // Redis: an ended stream's key gets the short TTL, an open one keeps the event max age.
+    let redis = common::RedisServer::start();
+    let store = RedisStore::new(RedisConfig {
+        url: redis.url(),
+        prefix: "mcp".into(),
+        pool_size: 2,
+        timeout: Duration::from_secs(2),
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 0,
+        event_max_len: 10,
+        event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(1),
+    })
+    .unwrap();
+    store.create_session(&record("r")).await.unwrap();
+    store
+        .append("r", "post", Arc::from("r"), true)
+        .await
+        .unwrap();
+    store
+        .append("r", "other", Arc::from("x"), false)
+        .await
+        .unwrap();
+    store.close_stream("r", "other").await.unwrap();
+    store.append("r", "0", Arc::from("n"), false).await.unwrap();
+    let pttl = |stream: &str| -> i64 {
+        redis
+            .cli(&["PTTL", &format!("mcp:{{r}}:stream:{stream}")])
+            .parse()
+            .unwrap()
+    };
+    assert!((1..=1000).contains(&pttl("post")), "{}", pttl("post"));
+    assert!((1..=1000).contains(&pttl("other")), "{}", pttl("other"));
+    assert!(pttl("0") > 50_000);
 }

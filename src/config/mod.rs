@@ -131,6 +131,8 @@ pub struct SseSettings {
     pub event_log_max_len: usize,
     /// Maximum event age.
     pub event_log_max_age_secs: u64,
+    /// Retention of ended streams.
+    pub closed_stream_retention_secs: u64,
 }
 
 /// How requests are answered.

@@ -27,12 +27,16 @@ pub struct MemoryStoreConfig {
     pub event_max_len: usize,
     /// Maximum age of kept events.
     pub event_max_age: Duration,
+    /// How long an ended stream stays replayable.
+    pub closed_retention: Duration,
 }
 
 struct StreamLog {
     events: VecDeque<(u64, Arc<str>, Instant)>,
     last_seq: u64,
     closed: bool,
+    /// When the stream ended (its events are dropped after the closed-stream retention).
+    closed_at: Option<Instant>,
     wake: watch::Sender<u64>,
 }
 
@@ -42,6 +46,7 @@ impl StreamLog {
             events: VecDeque::new(),
             last_seq: 0,
             closed: false,
+            closed_at: None,
             wake: watch::channel(0).0,
         }
     }
@@ -87,8 +92,14 @@ impl MemoryStore {
         let now = Instant::now();
         let max_age = self.config.event_max_age;
         let mut map = self.sessions.lock();
+        let retention = self.config.closed_retention;
         map.retain(|_, e| e.expires_at > now);
         for entry in map.values_mut() {
+            // Ended streams go after their retention (the standalone stream never ends).
+            entry.streams.retain(|_, log| {
+                log.closed_at
+                    .is_none_or(|at| now.duration_since(at) <= retention)
+            });
             for log in entry.streams.values_mut() {
                 trim_age(log, now, max_age);
             }
@@ -245,6 +256,9 @@ impl EventStore for MemoryStore {
             }
             trim_age(log, now, max_age);
             log.closed = close;
+            if close {
+                log.closed_at = Some(now);
+            }
             log.wake.send_replace(seq);
             Ok(seq)
         })
@@ -257,6 +271,7 @@ impl EventStore for MemoryStore {
                 .entry(stream.to_owned())
                 .or_insert_with(StreamLog::new);
             log.closed = true;
+            log.closed_at.get_or_insert_with(Instant::now);
             log.wake.send_modify(|v| *v = v.wrapping_add(1));
             Ok(())
         })

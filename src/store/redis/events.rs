@@ -31,6 +31,7 @@ impl EventStore for RedisStore {
             ms(self.config.event_max_age),
             ms(self.config.session_ttl),
             self.keys.channel(),
+            ms(self.config.closed_retention),
         );
         let payload = Arc::clone(&data);
         let seq: u64 = self
@@ -48,6 +49,7 @@ impl EventStore for RedisStore {
                     .arg(args.3)
                     .arg(args.4)
                     .arg(session)
+                    .arg(args.5)
                     .invoke_async(&mut c)
                     .await
             })
@@ -59,17 +61,24 @@ impl EventStore for RedisStore {
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
-        let (k1, k2) = (self.keys.session(session), self.keys.streams(session));
+        let (k1, k2, k3) = (
+            self.keys.session(session),
+            self.keys.streams(session),
+            self.keys.stream(session, stream),
+        );
         let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
+        let retention = ms(self.config.closed_retention);
         let _: i64 = self
             .op(|mut c| async move {
                 scripts::CLOSE
                     .key(k1)
                     .key(k2)
+                    .key(k3)
                     .arg(stream)
                     .arg(ttl)
                     .arg(channel)
                     .arg(session)
+                    .arg(retention)
                     .invoke_async(&mut c)
                     .await
             })

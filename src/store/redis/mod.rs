@@ -49,6 +49,8 @@ pub struct RedisConfig {
     pub event_max_len: usize,
     /// Maximum event age.
     pub event_max_age: Duration,
+    /// How long an ended stream stays replayable.
+    pub closed_retention: Duration,
 }
 
 /// [`SessionStore`], [`EventStore`] and [`Bus`] on Redis.

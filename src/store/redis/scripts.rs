@@ -5,7 +5,8 @@ use redis::Script;
 use std::sync::LazyLock;
 
 /// Appends an event. KEYS: session, streams, stream. ARGV: stream id, data, close (0/1),
-/// max length, now (ms), max age (ms), session TTL (ms), channel, session id.
+/// max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
+/// retention (ms).
 /// Returns the new sequence number; errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -19,8 +20,12 @@ local head = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 8)
 for _, entry in ipairs(head) do
   if tonumber(entry[2][4]) < cutoff then redis.call('XDEL', KEYS[3], entry[1]) else break end
 end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1) end
-redis.call('PEXPIRE', KEYS[3], ARGV[6])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1)
+  redis.call('PEXPIRE', KEYS[3], math.min(tonumber(ARGV[6]), tonumber(ARGV[10])))
+else
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
 redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq)
 return seq
@@ -28,14 +33,16 @@ return seq
     )
 });
 
-/// Closes a stream. KEYS: session, streams. ARGV: stream id, session TTL (ms), channel,
-/// session id. Errors `NOSESSION`.
+/// Closes a stream. KEYS: session, streams, stream. ARGV: stream id, session TTL (ms), channel,
+/// session id, closed-stream retention (ms). Errors `NOSESSION`.
 pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
 redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[3])
+if ttl > tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
 local seq = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
 redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq)
 return 1
