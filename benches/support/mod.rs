@@ -222,7 +222,9 @@ pub struct MonitorCounts {
 /// of [`Monitor::END`] (both sent with [`Redis::echo`]), so the measurement's own commands and
 /// anything before or after are left out.
 pub struct Monitor {
-    task: JoinHandle<MonitorCounts>,
+    /// The counts, and the connection: it stays open until [`Monitor::finish`], since closing
+    /// it would be one more read for Redis's `total_reads_processed`.
+    task: JoinHandle<(MonitorCounts, Lines<BufReader<TcpStream>>)>,
 }
 
 impl Monitor {
@@ -251,7 +253,9 @@ impl Monitor {
         }
     }
 
-    async fn tally(mut lines: Lines<BufReader<TcpStream>>) -> MonitorCounts {
+    async fn tally(
+        mut lines: Lines<BufReader<TcpStream>>,
+    ) -> (MonitorCounts, Lines<BufReader<TcpStream>>) {
         let mut counts = MonitorCounts::default();
         let mut counting = false;
         while let Ok(Some(line)) = lines.next_line().await {
@@ -267,7 +271,7 @@ impl Monitor {
             if command == "ECHO" {
                 match args.next() {
                     Some(Self::BEGIN) => counting = true,
-                    Some(Self::END) => return counts,
+                    Some(Self::END) => return (counts, lines),
                     _ => {}
                 }
                 continue;
@@ -285,12 +289,13 @@ impl Monitor {
         panic!("the MONITOR feed ended before the end marker");
     }
 
-    /// Waits for the end marker (send it first) and returns the counts.
+    /// Waits for the end marker (send it first), closes the feed and returns the counts.
     pub async fn finish(self) -> MonitorCounts {
-        tokio::time::timeout(Duration::from_secs(30), self.task)
+        let (counts, _connection) = tokio::time::timeout(Duration::from_secs(30), self.task)
             .await
             .expect("the MONITOR feed did not reach the end marker within 30 s")
-            .expect("the MONITOR task failed")
+            .expect("the MONITOR task failed");
+        counts
     }
 }
 
