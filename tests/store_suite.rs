@@ -349,4 +349,27 @@ async fn ended_streams_are_dropped_after_their_retention() {
     assert!((1..=1000).contains(&pttl("post")), "{}", pttl("post"));
     assert!((1..=1000).contains(&pttl("other")), "{}", pttl("other"));
     assert!(pttl("0") > 50_000);
+    // Ended streams leave the session's stream hash: it does not grow with every SSE call.
+    for i in 0..50 {
+        store
+            .append("r", &format!("p{i}"), Arc::from("r"), true)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        redis.cli(&["HLEN", "mcp:{r}:streams"]),
+        "1",
+        "only the open standalone stream"
+    );
+    let info = store.stream_info("r", "p7").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (1, true));
+    assert!(
+        store
+            .append("r", "p7", Arc::from("late"), false)
+            .await
+            .is_err()
+    );
+    // Deleting the session removes ended streams' keys too.
+    store.delete_session("r").await.unwrap();
+    assert_eq!(redis.cli(&["--scan", "--pattern", "mcp:{r}:*"]), "");
 }

@@ -24,6 +24,7 @@ impl EventStore for RedisStore {
             self.keys.session(session),
             self.keys.streams(session),
             self.keys.stream(session, stream),
+            self.keys.ended(session, stream),
         ];
         let args = (
             self.config.event_max_len,
@@ -40,6 +41,7 @@ impl EventStore for RedisStore {
                     .key(&keys[0])
                     .key(&keys[1])
                     .key(&keys[2])
+                    .key(&keys[3])
                     .arg(stream)
                     .arg(&*payload)
                     .arg(if close { "1" } else { "0" })
@@ -61,10 +63,11 @@ impl EventStore for RedisStore {
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
-        let (k1, k2, k3) = (
+        let (k1, k2, k3, k4) = (
             self.keys.session(session),
             self.keys.streams(session),
             self.keys.stream(session, stream),
+            self.keys.ended(session, stream),
         );
         let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
         let retention = ms(self.config.closed_retention);
@@ -74,6 +77,7 @@ impl EventStore for RedisStore {
                     .key(k1)
                     .key(k2)
                     .key(k3)
+                    .key(k4)
                     .arg(stream)
                     .arg(ttl)
                     .arg(channel)
@@ -103,14 +107,10 @@ impl EventStore for RedisStore {
             self.keys.streams(session),
             self.keys.stream(session, stream),
         );
-        let closed_field = format!("{stream}:closed");
+        let ended = self.keys.ended(session, stream);
         let start = format!("{}-0", after.saturating_add(1));
-        type Reply = (
-            Vec<(String, Vec<String>)>,
-            (Option<u64>, Option<String>),
-            bool,
-        );
-        let (entries, (last, closed), exists): Reply = self
+        type Reply = (Vec<(String, Vec<String>)>, Option<u64>, Option<u64>, bool);
+        let (entries, open_last, ended_last, exists): Reply = self
             .op(|mut c| async move {
                 redis::pipe()
                     .cmd("XRANGE")
@@ -119,10 +119,8 @@ impl EventStore for RedisStore {
                     .arg("+")
                     .arg("COUNT")
                     .arg(limit)
-                    .cmd("HMGET")
-                    .arg(&meta)
-                    .arg(stream)
-                    .arg(closed_field.as_str())
+                    .hget(&meta, stream)
+                    .get(ended)
                     .exists(skey)
                     .query_async(&mut c)
                     .await
@@ -131,6 +129,8 @@ impl EventStore for RedisStore {
         if !exists {
             return Err(StoreError::NotFound);
         }
+        let closed = ended_last.is_some();
+        let last = open_last.or(ended_last);
         let events: Vec<StoredEvent> = entries
             .into_iter()
             .filter_map(|(id, fields)| {
@@ -149,7 +149,7 @@ impl EventStore for RedisStore {
         let drained = events.last().is_none_or(|e| e.seq >= last);
         Ok(EventBatch {
             events,
-            closed: closed.is_some() && drained,
+            closed: closed && drained,
         })
     }
 
@@ -159,14 +159,12 @@ impl EventStore for RedisStore {
         stream: &str,
     ) -> Result<Option<StreamInfo>, StoreError> {
         let (skey, meta) = (self.keys.session(session), self.keys.streams(session));
-        let closed_field = format!("{stream}:closed");
-        let ((last, closed), exists): ((Option<u64>, Option<String>), bool) = self
+        let ended = self.keys.ended(session, stream);
+        let (open_last, ended_last, exists): (Option<u64>, Option<u64>, bool) = self
             .op(|mut c| async move {
                 redis::pipe()
-                    .cmd("HMGET")
-                    .arg(&meta)
-                    .arg(stream)
-                    .arg(closed_field.as_str())
+                    .hget(&meta, stream)
+                    .get(ended)
                     .exists(skey)
                     .query_async(&mut c)
                     .await
@@ -175,9 +173,9 @@ impl EventStore for RedisStore {
         if !exists {
             return Err(StoreError::NotFound);
         }
-        Ok(last.map(|last_seq| StreamInfo {
+        Ok(open_last.or(ended_last).map(|last_seq| StreamInfo {
             last_seq,
-            closed: closed.is_some(),
+            closed: ended_last.is_some(),
         }))
     }
 

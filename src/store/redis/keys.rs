@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | `<p>:{<sid>}:session` | hash | the [`SessionRecord`](crate::store::SessionRecord) fields | session idle timeout, slides with activity |
 //! | `<p>:{<sid>}:subs` | set | subscribed resource URIs | same |
-//! | `<p>:{<sid>}:streams` | hash | `<stream>` → last sequence number, `<stream>:closed` → 1 | same |
+//! | `<p>:{<sid>}:streams` | hash | `<stream>` → last sequence number, for streams still open | same |
+//! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
 //!
@@ -44,6 +45,11 @@ impl Keys {
     /// The event log of one stream.
     pub fn stream(&self, sid: &str, stream: &str) -> String {
         format!("{}:{{{sid}}}:stream:{stream}", self.prefix)
+    }
+
+    /// The marker of an ended stream (its last sequence number).
+    pub fn ended(&self, sid: &str, stream: &str) -> String {
+        format!("{}:{{{sid}}}:ended:{stream}", self.prefix)
     }
 
     /// The prefix of every stream key of a session (used by the delete script).

@@ -4,15 +4,16 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Appends an event. KEYS: session, streams, stream. ARGV: stream id, data, close (0/1),
-/// max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
-/// retention (ms).
-/// Returns the new sequence number; errors `NOSESSION`, `CLOSED`.
+/// Appends an event. KEYS: session, streams, stream, ended-marker. ARGV: stream id, data, close
+/// (0/1), max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
+/// retention (ms). Closing moves the stream's last sequence number from the `streams` hash to
+/// the ended marker, so the hash only holds open streams. Returns the new sequence number;
+/// errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
-if redis.call('HEXISTS', KEYS[2], ARGV[1] .. ':closed') == 1 then return redis.error_reply('CLOSED') end
+if redis.call('EXISTS', KEYS[4]) == 1 then return redis.error_reply('CLOSED') end
 local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'd', ARGV[2], 't', ARGV[5])
 local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[6])
@@ -21,8 +22,10 @@ for _, entry in ipairs(head) do
   if tonumber(entry[2][4]) < cutoff then redis.call('XDEL', KEYS[3], entry[1]) else break end
 end
 if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1)
-  redis.call('PEXPIRE', KEYS[3], math.min(tonumber(ARGV[6]), tonumber(ARGV[10])))
+  local keep = math.min(tonumber(ARGV[6]), tonumber(ARGV[10]))
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('SET', KEYS[4], seq, 'PX', keep)
+  redis.call('PEXPIRE', KEYS[3], keep)
 else
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
@@ -33,17 +36,20 @@ return seq
     )
 });
 
-/// Closes a stream. KEYS: session, streams, stream. ARGV: stream id, session TTL (ms), channel,
-/// session id, closed-stream retention (ms). Errors `NOSESSION`.
+/// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker. ARGV:
+/// stream id, session TTL (ms), channel, session id, closed-stream retention (ms).
+/// Errors `NOSESSION`.
 pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
-redis.call('HSET', KEYS[2], ARGV[1] .. ':closed', 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+if redis.call('EXISTS', KEYS[4]) == 1 then return 1 end
+local seq = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[4], seq, 'PX', ARGV[5])
 local ttl = redis.call('PTTL', KEYS[3])
 if ttl > tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
-local seq = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq)
 return 1
 "#,

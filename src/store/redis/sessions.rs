@@ -10,6 +10,37 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 impl RedisStore {
+    /// Every key of a session (SCAN over its hash tag; for operator commands and deletion).
+    async fn session_keys(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let pattern = format!("{}*", self.keys.session(id).trim_end_matches("session"));
+        self.op(|mut c| async move {
+            let mut keys = Vec::new();
+            let mut iter: redis::AsyncIter<String> = c.scan_match(pattern).await?;
+            while let Some(item) = iter.next_item().await {
+                keys.push(item?);
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn stream_view(
+        &self,
+        id: &str,
+        name: &str,
+        last: &str,
+        ended: bool,
+    ) -> Result<serde_json::Value, StoreError> {
+        let log = self.keys.stream(id, name);
+        let len: u64 = self.op(|mut c| async move { c.xlen(log).await }).await?;
+        Ok(serde_json::json!({
+            "stream": name,
+            "last_seq": last.parse::<u64>().unwrap_or(0),
+            "closed": ended,
+            "stored_events": len,
+        }))
+    }
+
     fn encode(record: &SessionRecord) -> Vec<(&'static str, String)> {
         vec![
             ("id", record.id.clone()),
@@ -195,6 +226,10 @@ impl SessionStore for RedisStore {
                 Ok(existed)
             })
             .await?;
+        // Ended streams are no longer listed in the session's hash: remove their keys too.
+        for key in self.session_keys(id).await? {
+            let _: i64 = self.op(|mut c| async move { c.del(key).await }).await?;
+        }
         self.local.forget_session(id);
         Ok(existed == 1)
     }
@@ -238,15 +273,16 @@ impl RedisStore {
             })
             .await?;
         let mut list = Vec::new();
-        for (name, last) in streams.iter().filter(|(k, _)| !k.ends_with(":closed")) {
-            let log = self.keys.stream(id, name);
-            let len: u64 = self.op(|mut c| async move { c.xlen(log).await }).await?;
-            list.push(serde_json::json!({
-                "stream": name,
-                "last_seq": last.parse::<u64>().unwrap_or(0),
-                "closed": streams.contains_key(&format!("{name}:closed")),
-                "stored_events": len,
-            }));
+        for (name, last) in &streams {
+            list.push(self.stream_view(id, name, last, false).await?);
+        }
+        let marker = self.keys.ended(id, "");
+        for key in self.session_keys(id).await? {
+            if let Some(name) = key.strip_prefix(&marker) {
+                let k = key.clone();
+                let last: String = self.op(|mut c| async move { c.get(k).await }).await?;
+                list.push(self.stream_view(id, name, &last, true).await?);
+            }
         }
         Ok(Some(serde_json::json!({
             "record": record,
