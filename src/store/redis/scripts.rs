@@ -112,14 +112,15 @@ return 1
     )
 });
 
-/// Deletes a session and its event logs. KEYS: session, subs, streams. ARGV: stream-key
-/// prefix, channel, session id. Returns 1 if the session existed.
+/// Deletes a session and the logs of its open streams (ended streams' keys are removed by the
+/// caller). KEYS: session, subs, streams. ARGV: stream-key prefix, channel, session id.
+/// Returns 1 if the session existed.
 pub static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local existed = redis.call('EXISTS', KEYS[1])
 for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
-  if not string.find(field, ':closed', 1, true) then redis.call('DEL', ARGV[1] .. field) end
+  redis.call('DEL', ARGV[1] .. field)
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[2], 'd ' .. ARGV[3])
