@@ -19,7 +19,7 @@ use crate::protocol::jsonrpc::{
 use crate::protocol::server::parse_initialize;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::STANDALONE_STREAM;
-use crate::session::{NewSession, PostReply, ReplyMode, SessionError, SessionHandle};
+use crate::session::{NewSession, PostReply, ReplyMode, SessionHandle};
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -91,7 +91,13 @@ pub async fn post(
     let messages = payload.into_messages();
     let mode = reply_mode(state.settings.protocol.response_mode, &messages);
     let prime = handle.version().sends_priming_event();
-    let reply = post_with_rehydration(&state, handle, &session_id, messages, mode).await?;
+    let reply = state
+        .sessions
+        .with_retry(handle, |h| {
+            let messages = messages.clone();
+            async move { h.post(messages, mode).await }
+        })
+        .await?;
     match reply {
         PostReply::Accepted => Ok(HttpResponse::Accepted().finish()),
         PostReply::Json(receivers) => {
@@ -181,20 +187,6 @@ async fn resolve(state: &McpState, id: &str) -> Result<SessionHandle, HttpError>
     Ok(state.sessions.get(id, None).await?)
 }
 
-/// Posts to the session, rehydrating once if its actor stopped in between.
-async fn post_with_rehydration(
-    state: &McpState,
-    handle: SessionHandle,
-    id: &str,
-    messages: Vec<Message>,
-    mode: ReplyMode,
-) -> Result<PostReply, HttpError> {
-    match handle.post(messages.clone(), mode).await {
-        Err(SessionError::Gone) => Ok(resolve(state, id).await?.post(messages, mode).await?),
-        other => Ok(other?),
-    }
-}
-
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
@@ -257,11 +249,14 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
             }
         }
     };
-    let connection = match handle.attach(&stream).await {
-        Err(SessionError::Gone) => resolve(&state, &session_id).await?.attach(&stream).await?,
-        other => other?,
-    };
     let prime = handle.version().sends_priming_event();
+    let connection = state
+        .sessions
+        .with_retry(handle, |h| {
+            let stream = stream.clone();
+            async move { h.attach(&stream).await }
+        })
+        .await?;
     Ok(respond(
         &req,
         &state,
@@ -289,10 +284,10 @@ pub async fn delete(
         t.mcp_method = Some("DELETE".into());
     });
     let handle = resolve(&state, &session_id).await?;
-    match handle.terminate().await {
-        Err(SessionError::Gone) => resolve(&state, &session_id).await?.terminate().await?,
-        other => other?,
-    }
+    state
+        .sessions
+        .with_retry(handle, |h| async move { h.terminate().await })
+        .await?;
     tracing::info!(session = %session_id, "session deleted");
     Ok(HttpResponse::Ok().finish())
 }

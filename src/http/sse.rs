@@ -6,13 +6,12 @@
 use crate::http::McpState;
 use crate::http::headers::SESSION_ID;
 use crate::session::Connection;
-use crate::session::stream::{Frame, ReaderOptions, ReaderSource, spawn_reader};
+use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, spawn_reader};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// What to stream.
 pub struct StreamRequest {
@@ -42,22 +41,11 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         keep_alive: settings.keep_alive(),
         fresh: s.fresh,
     };
-    // The reader stops when the session ends the connection or the server shuts down.
-    let stop = CancellationToken::new();
-    let (ticket, shutdown, stop_watch) = (
-        s.connection.ticket.clone(),
-        state.shutdown.clone(),
-        stop.clone(),
-    );
-    tokio::spawn(async move {
-        tokio::select! {
-            () = ticket.cancelled() => {},
-            () = shutdown.cancelled() => {},
-            () = stop_watch.cancelled() => {},
-        }
-        stop_watch.cancel();
-    });
-    let guard = (s.connection.guard, stop.clone().drop_guard());
+    let stop = StopOn {
+        connection: s.connection.ticket,
+        shutdown: state.shutdown.clone(),
+    };
+    let guard = s.connection.guard;
     let source = ReaderSource {
         events: Arc::clone(state.sessions.events()),
         session: Arc::from(s.session.as_str()),

@@ -83,7 +83,7 @@ impl FromStr for LogLevel {
 }
 
 /// A JSON number that prints whole values as integers (`3`, not `3.0`).
-fn number(x: f64) -> Value {
+pub fn json_number(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 9.0e15 {
         json!(x as i64)
     } else {
@@ -217,9 +217,9 @@ impl RequestContext {
         let Some(token) = &self.progress_token else {
             return Ok(());
         };
-        let mut params = json!({"progressToken": token, "progress": number(progress)});
+        let mut params = json!({"progressToken": token, "progress": json_number(progress)});
         if let Some(total) = total {
-            params["total"] = number(total);
+            params["total"] = json_number(total);
         }
         if let Some(message) = message {
             params["message"] = json!(message);

@@ -213,6 +213,24 @@ impl SessionRegistry {
         Ok(handle)
     }
 
+    /// Runs `op` on the session's actor; if that actor stopped in between (hibernation racing
+    /// the request), rehydrates the session once and runs `op` again.
+    pub async fn with_retry<T, F, Fut>(
+        &self,
+        handle: SessionHandle,
+        op: F,
+    ) -> Result<T, SessionError>
+    where
+        F: Fn(SessionHandle) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SessionError>>,
+    {
+        let (id, principal) = (handle.id().to_owned(), handle.principal().cloned());
+        match op(handle).await {
+            Err(SessionError::Gone) => op(self.get(&id, principal.as_ref()).await?).await,
+            other => other,
+        }
+    }
+
     fn start(&self, record: SessionRecord) -> SessionHandle {
         let mut live = self.deps.live.lock();
         if let Some((_, h)) = live.get(&record.id)

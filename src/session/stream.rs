@@ -91,6 +91,16 @@ pub struct ReaderSource {
     pub after: Option<u64>,
 }
 
+/// What ends a reader besides its stream: its connection ticket (DELETE, takeover, a tool
+/// closing the connection) and the replica's shutdown.
+#[derive(Debug, Clone)]
+pub struct StopOn {
+    /// Cancelled by the session.
+    pub connection: CancellationToken,
+    /// Cancelled when the replica shuts down.
+    pub shutdown: CancellationToken,
+}
+
 /// How a reader behaves.
 #[derive(Debug, Clone)]
 pub struct ReaderOptions {
@@ -114,7 +124,7 @@ pub struct ReaderOptions {
 pub fn spawn_reader<G: Send + 'static>(
     source: ReaderSource,
     options: ReaderOptions,
-    ticket: CancellationToken,
+    stop: StopOn,
     tx: mpsc::Sender<Frame>,
     guard: G,
 ) {
@@ -126,7 +136,7 @@ pub fn spawn_reader<G: Send + 'static>(
             stream,
             after,
         } = source;
-        match run_reader(&*events, &session, &stream, after, &options, &ticket, &tx).await {
+        match run_reader(&*events, &session, &stream, after, &options, &stop, &tx).await {
             Ok(()) => {}
             // The session was deleted or expired while the connection was open: a normal end.
             Err(StoreError::NotFound) => {
@@ -145,7 +155,7 @@ async fn run_reader(
     stream: &str,
     after: Option<u64>,
     options: &ReaderOptions,
-    ticket: &CancellationToken,
+    stop: &StopOn,
     tx: &mpsc::Sender<Frame>,
 ) -> Result<(), StoreError> {
     let deadline = options
@@ -216,7 +226,8 @@ async fn run_reader(
                     }
                     break;
                 }
-                () = ticket.cancelled() => return Ok(()),
+                () = stop.connection.cancelled() => return Ok(()),
+                () = stop.shutdown.cancelled() => return Ok(()),
                 () = until_deadline => return Ok(()),
                 () = tx.closed() => return Ok(()),
                 () = tokio::time::sleep(options.keep_alive) => {

@@ -3,7 +3,7 @@
 //! pushes `notifications/resources/updated` to subscribers once a second, so a GET stream has
 //! something to carry.
 
-use crate::protocol::context::{LogLevel, RequestContext};
+use crate::protocol::context::{LogLevel, RequestContext, json_number};
 use crate::protocol::jsonrpc::ErrorObject;
 use crate::registry::resource::{ResourceDef, text_contents};
 use crate::registry::tool::{CallToolResult, ToolDefError, ToolError, ToolSpec};
@@ -35,11 +35,7 @@ pub struct NumberResult {
 
 /// Whole numbers as JSON integers (`5`, not `5.0`), others as floats.
 fn serialize_number<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        s.serialize_i64(*x as i64)
-    } else {
-        s.serialize_f64(*x)
-    }
+    json_number(*x).serialize(s)
 }
 
 /// Arguments of `greet`.
@@ -66,11 +62,7 @@ fn default_interval() -> u64 {
 }
 
 fn format_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
+    json_number(x).to_string()
 }
 
 /// Registers the demo tools and the clock resource.

@@ -11,6 +11,31 @@ use redis::AsyncCommands;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+/// Interprets a stream's metadata replies (last sequence number in the open-streams hash, the
+/// ended marker, whether the session exists).
+fn stream_meta(
+    open_last: Option<u64>,
+    ended_last: Option<u64>,
+    session_exists: bool,
+) -> Result<Option<StreamInfo>, StoreError> {
+    if !session_exists {
+        return Err(StoreError::NotFound);
+    }
+    Ok(open_last.or(ended_last).map(|last_seq| StreamInfo {
+        last_seq,
+        closed: ended_last.is_some(),
+    }))
+}
+
+impl RedisStore {
+    /// Adds the commands [`stream_meta`] interprets to a pipeline.
+    fn meta_commands(&self, pipe: &mut redis::Pipeline, session: &str, stream: &str) {
+        pipe.hget(self.keys.streams(session), stream)
+            .get(self.keys.ended(session, stream))
+            .exists(self.keys.session(session));
+    }
+}
+
 #[async_trait]
 impl EventStore for RedisStore {
     async fn append(
@@ -102,35 +127,21 @@ impl EventStore for RedisStore {
         if let Some((events, closed)) = self.local.cached_after(session, stream, after, limit) {
             return Ok(EventBatch { events, closed });
         }
-        let (skey, meta, log) = (
-            self.keys.session(session),
-            self.keys.streams(session),
-            self.keys.stream(session, stream),
-        );
-        let ended = self.keys.ended(session, stream);
+        let log = self.keys.stream(session, stream);
         let start = format!("{}-0", after.saturating_add(1));
+        let mut pipe = redis::pipe();
+        pipe.cmd("XRANGE")
+            .arg(log)
+            .arg(start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit);
+        self.meta_commands(&mut pipe, session, stream);
         type Reply = (Vec<(String, Vec<String>)>, Option<u64>, Option<u64>, bool);
         let (entries, open_last, ended_last, exists): Reply = self
-            .op(|mut c| async move {
-                redis::pipe()
-                    .cmd("XRANGE")
-                    .arg(log)
-                    .arg(start)
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(limit)
-                    .hget(&meta, stream)
-                    .get(ended)
-                    .exists(skey)
-                    .query_async(&mut c)
-                    .await
-            })
+            .op(|mut c| async move { pipe.query_async(&mut c).await })
             .await?;
-        if !exists {
-            return Err(StoreError::NotFound);
-        }
-        let closed = ended_last.is_some();
-        let last = open_last.or(ended_last);
+        let info = stream_meta(open_last, ended_last, exists)?;
         let events: Vec<StoredEvent> = entries
             .into_iter()
             .filter_map(|(id, fields)| {
@@ -145,11 +156,11 @@ impl EventStore for RedisStore {
                 })
             })
             .collect();
-        let last = last.unwrap_or(0);
+        let last = info.map_or(0, |i| i.last_seq);
         let drained = events.last().is_none_or(|e| e.seq >= last);
         Ok(EventBatch {
             events,
-            closed: closed && drained,
+            closed: info.is_some_and(|i| i.closed) && drained,
         })
     }
 
@@ -158,25 +169,12 @@ impl EventStore for RedisStore {
         session: &str,
         stream: &str,
     ) -> Result<Option<StreamInfo>, StoreError> {
-        let (skey, meta) = (self.keys.session(session), self.keys.streams(session));
-        let ended = self.keys.ended(session, stream);
+        let mut pipe = redis::pipe();
+        self.meta_commands(&mut pipe, session, stream);
         let (open_last, ended_last, exists): (Option<u64>, Option<u64>, bool) = self
-            .op(|mut c| async move {
-                redis::pipe()
-                    .hget(&meta, stream)
-                    .get(ended)
-                    .exists(skey)
-                    .query_async(&mut c)
-                    .await
-            })
+            .op(|mut c| async move { pipe.query_async(&mut c).await })
             .await?;
-        if !exists {
-            return Err(StoreError::NotFound);
-        }
-        Ok(open_last.or(ended_last).map(|last_seq| StreamInfo {
-            last_seq,
-            closed: ended_last.is_some(),
-        }))
+        stream_meta(open_last, ended_last, exists)
     }
 
     fn read_local(
