@@ -60,7 +60,7 @@ async fn any_replica_serves_any_request() {
     assert!(quiet, "the log level set on B applies on A");
 
     // GET stream on C; subscription made through B; updates arrive on C.
-    let mut get = SseReader::new(c.get().send().await.unwrap());
+    let mut get = c.get_stream().await;
     get.next(WAIT).await.expect("priming");
     let (_, body) = b.call_json(&json!({"jsonrpc":"2.0","id":4,"method":"resources/subscribe","params":{"uri":"demo://clock"}})).await;
     assert_eq!(body["result"], json!({}));
@@ -74,7 +74,7 @@ async fn any_replica_serves_any_request() {
     );
 
     // A newer GET on A takes over C's connection: each message reaches one connection only.
-    let mut get_a = SseReader::new(a.get().send().await.unwrap());
+    let mut get_a = a.get_stream().await;
     get_a.next(WAIT).await.unwrap();
     assert!(
         get.ended(Duration::from_secs(2)).await,
@@ -91,7 +91,7 @@ async fn resume_after_sigkill_loses_nothing() {
     producer.initialize("2025-11-25", json!({})).await;
     let mut body = tool_call(1, "count", json!({"number": 60, "intervalMs": 40}));
     body["params"]["_meta"] = json!({"progressToken": "k"});
-    let mut sse = SseReader::new(producer.post(&body).send().await.unwrap());
+    let mut sse = producer.post_stream(&body).await;
     let priming = sse.next(WAIT).await.unwrap();
     let (stream, _) = split_id(priming.id.as_deref().unwrap());
     drop(sse); // the tool keeps running on replica 0
@@ -182,12 +182,9 @@ async fn answers_and_cancellations_cross_replicas() {
     let b = r[1].client_for(&a);
 
     // An elicitation raised by a tool on A is answered through B.
-    let mut sse = SseReader::new(
-        a.post(&tool_call(7, "test_elicitation", json!({"message": "hi"})))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let mut sse = a
+        .post_stream(&tool_call(7, "test_elicitation", json!({"message": "hi"})))
+        .await;
     let request = sse
         .until(WAIT, |m| m["method"] == "elicitation/create")
         .await;
@@ -202,16 +199,13 @@ async fn answers_and_cancellations_cross_replicas() {
     );
 
     // A cancellation sent to B stops the request running on A.
-    let mut sse = SseReader::new(
-        a.post(&tool_call(
+    let mut sse = a
+        .post_stream(&tool_call(
             8,
             "count",
             json!({"number": 1000, "intervalMs": 50}),
         ))
-        .send()
-        .await
-        .unwrap(),
-    );
+        .await;
     sse.next(WAIT).await.unwrap();
     let res = b
         .post(&json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":8}}))
@@ -232,18 +226,15 @@ async fn delete_on_one_replica_ends_streams_on_all() {
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let b = r[1].client_for(&a);
-    let mut get = SseReader::new(a.get().send().await.unwrap());
+    let mut get = a.get_stream().await;
     get.next(WAIT).await.unwrap();
-    let mut post = SseReader::new(
-        a.post(&tool_call(
+    let mut post = a
+        .post_stream(&tool_call(
             1,
             "count",
             json!({"number": 1000, "intervalMs": 50}),
         ))
-        .send()
-        .await
-        .unwrap(),
-    );
+        .await;
     post.next(WAIT).await.unwrap();
     assert_eq!(b.delete(a.session.as_deref()).await, StatusCode::OK);
     assert!(
@@ -351,7 +342,7 @@ async fn redis_connections_are_bounded() {
     for i in 0..40 {
         let mut c = Client::new(&r[i % 2]);
         c.initialize("2025-11-25", json!({})).await;
-        let mut sse = SseReader::new(c.get().send().await.unwrap());
+        let mut sse = c.get_stream().await;
         sse.next(WAIT).await.unwrap();
         streams.push(sse);
     }
@@ -375,7 +366,7 @@ async fn sessions_cli_lists_shows_and_deletes() {
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let sid = a.session.clone().unwrap();
-    let mut get = SseReader::new(a.get().send().await.unwrap());
+    let mut get = a.get_stream().await;
     get.next(WAIT).await.unwrap();
     a.call(&tool_call(1, "greet", json!({"name": "cli"}))).await;
 

@@ -74,7 +74,7 @@ async fn keep_alive_comments_only_when_idle() {
     let server = TestServer::start(&[("MCP_HIVE__SSE__KEEP_ALIVE_SECS", "1")]).await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
-    let mut sse = SseReader::new(c.get().send().await.unwrap());
+    let mut sse = c.get_stream().await;
     sse.next(WAIT).await.unwrap();
     assert_eq!(sse.comments, 0, "no keep-alive right at the start");
     assert!(sse.next(Duration::from_millis(2500)).await.is_none());
@@ -90,7 +90,7 @@ async fn no_priming_before_2025_11_25() {
     let server = TestServer::start(&[]).await;
     let mut c = Client::new(&server);
     c.initialize("2025-06-18", json!({})).await;
-    let mut sse = SseReader::new(c.get().send().await.unwrap());
+    let mut sse = c.get_stream().await;
     subscribe_clock(&c).await;
     let ev = sse.next(WAIT).await.unwrap();
     assert!(
@@ -164,9 +164,9 @@ async fn newer_get_takes_over_the_standalone_stream() {
     let server = TestServer::start(&[]).await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
-    let mut first = SseReader::new(c.get().send().await.unwrap());
+    let mut first = c.get_stream().await;
     first.next(WAIT).await.unwrap();
-    let mut second = SseReader::new(c.get().send().await.unwrap());
+    let mut second = c.get_stream().await;
     second.next(WAIT).await.unwrap();
     assert!(first.ended(WAIT).await, "the older connection is closed");
     subscribe_clock(&c).await;
@@ -182,7 +182,7 @@ async fn sse_polling_closes_connections_with_retry() {
     .await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
-    let mut sse = SseReader::new(c.get().send().await.unwrap());
+    let mut sse = c.get_stream().await;
     let priming = sse.next(WAIT).await.unwrap();
     assert_eq!(sse.retry, Some(250));
     assert!(
@@ -227,7 +227,7 @@ async fn delete_ends_session_and_its_streams() {
     let server = TestServer::start(&[]).await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
-    let mut get = SseReader::new(c.get().send().await.unwrap());
+    let mut get = c.get_stream().await;
     get.next(WAIT).await.unwrap();
     let long = c
         .post(&tool_call(
@@ -272,7 +272,7 @@ async fn cancellation_stops_the_request_without_a_response() {
     c.initialize("2025-11-25", json!({})).await;
     let mut body = tool_call(42, "count", json!({"number": 1000, "intervalMs": 50}));
     body["params"]["_meta"] = json!({"progressToken": 1});
-    let mut sse = SseReader::new(c.post(&body).send().await.unwrap());
+    let mut sse = c.post_stream(&body).await;
     sse.next(WAIT).await.unwrap();
     sse.next(WAIT).await.unwrap();
     let res = c
@@ -322,7 +322,7 @@ async fn server_to_client_requests_are_answered_by_post() {
             "Hello from the model",
         ),
     ] {
-        let mut sse = SseReader::new(c.post(&tool_call(7, tool, args)).send().await.unwrap());
+        let mut sse = c.post_stream(&tool_call(7, tool, args)).await;
         let request = sse.until(WAIT, |m| m["method"] == method).await;
         let id = request["id"].clone();
         assert!(id.is_string() || id.is_i64());
@@ -347,12 +347,9 @@ async fn server_to_client_requests_are_answered_by_post() {
     assert!(seen.iter().all(|m| m["method"] != "elicitation/create"));
 
     // An error answer from the client reaches the tool too.
-    let mut sse = SseReader::new(
-        c.post(&tool_call(8, "test_sampling", json!({"prompt": "x"})))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let mut sse = c
+        .post_stream(&tool_call(8, "test_sampling", json!({"prompt": "x"})))
+        .await;
     let request = sse
         .until(WAIT, |m| m["method"] == "sampling/createMessage")
         .await;
@@ -423,7 +420,7 @@ async fn sigterm_closes_streams_and_exits_promptly() {
     let server = TestServer::start(&[]).await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
-    let mut sse = SseReader::new(c.get().send().await.unwrap());
+    let mut sse = c.get_stream().await;
     sse.next(WAIT).await.unwrap();
     let exited = server.terminate(Duration::from_secs(5)).await;
     assert!(exited, "an open SSE stream does not hold the process");

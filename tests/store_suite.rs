@@ -199,19 +199,23 @@ async fn memory_store_caps_live_sessions() {
     store.create_session(&record("c")).await.unwrap();
 }
 
-fn redis_store(url: String, ttl: Duration, max_sessions: usize, max_len: usize) -> Arc<RedisStore> {
-    let store = RedisStore::new(RedisConfig {
+/// Test defaults for a Redis store; tests override fields with struct-update syntax.
+fn redis_config(url: String) -> RedisConfig {
+    RedisConfig {
         url,
         prefix: "mcp".into(),
         pool_size: 4,
         timeout: Duration::from_secs(2),
-        session_ttl: ttl,
-        max_sessions,
-        event_max_len: max_len,
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 0,
+        event_max_len: 10,
         event_max_age: Duration::from_secs(60),
         closed_retention: Duration::from_secs(60),
-    })
-    .unwrap();
+    }
+}
+
+fn redis_store(config: RedisConfig) -> Arc<RedisStore> {
+    let store = RedisStore::new(config).unwrap();
     store.spawn_listener();
     store
 }
@@ -219,7 +223,11 @@ fn redis_store(url: String, ttl: Duration, max_sessions: usize, max_len: usize) 
 #[tokio::test]
 async fn redis_store_passes_the_suite() {
     let redis = common::RedisServer::start();
-    let store = redis_store(redis.url(), Duration::from_secs(2), 0, 50);
+    let store = redis_store(RedisConfig {
+        session_ttl: Duration::from_secs(2),
+        event_max_len: 50,
+        ..redis_config(redis.url())
+    });
     // Let the listener connect so that watchers get pub/sub wake-ups too.
     tokio::time::sleep(Duration::from_millis(300)).await;
     run_suite(store.clone(), store.clone(), Duration::from_secs(2), 50).await;
@@ -244,7 +252,10 @@ async fn redis_store_passes_the_suite() {
 #[tokio::test]
 async fn redis_store_caps_live_sessions() {
     let redis = common::RedisServer::start();
-    let store = redis_store(redis.url(), Duration::from_secs(60), 2, 10);
+    let store = redis_store(RedisConfig {
+        max_sessions: 2,
+        ..redis_config(redis.url())
+    });
     store.create_session(&record("a")).await.unwrap();
     store.create_session(&record("b")).await.unwrap();
     assert!(matches!(
@@ -259,7 +270,7 @@ async fn redis_store_caps_live_sessions() {
 async fn redis_store_reports_unavailable_and_recovers() {
     let mut redis = common::RedisServer::start();
     let port = redis.port;
-    let store = redis_store(redis.url(), Duration::from_secs(60), 0, 10);
+    let store = redis_store(redis_config(redis.url()));
     store.create_session(&record("r")).await.unwrap();
     redis.stop();
     assert!(matches!(
@@ -317,18 +328,10 @@ async fn ended_streams_are_dropped_after_their_retention() {
 
     // Redis: an ended stream's key gets the short TTL, an open one keeps the event max age.
     let redis = common::RedisServer::start();
-    let store = RedisStore::new(RedisConfig {
-        url: redis.url(),
-        prefix: "mcp".into(),
-        pool_size: 2,
-        timeout: Duration::from_secs(2),
-        session_ttl: Duration::from_secs(60),
-        max_sessions: 0,
-        event_max_len: 10,
-        event_max_age: Duration::from_secs(60),
+    let store = redis_store(RedisConfig {
         closed_retention: Duration::from_secs(1),
-    })
-    .unwrap();
+        ..redis_config(redis.url())
+    });
     store.create_session(&record("r")).await.unwrap();
     store
         .append("r", "post", Arc::from("r"), true)

@@ -210,6 +210,16 @@ impl Client {
         rb.send().await.expect("delete").status()
     }
 
+    /// POSTs a request and reads its response as an SSE stream.
+    pub async fn post_stream(&self, body: &Value) -> SseReader {
+        SseReader::new(self.post(body).send().await.expect("send"))
+    }
+
+    /// Opens the standalone GET stream.
+    pub async fn get_stream(&self) -> SseReader {
+        SseReader::new(self.get().send().await.expect("send"))
+    }
+
     /// A request answered as JSON; returns the status and body.
     pub async fn call_json(&self, body: &Value) -> (StatusCode, Value) {
         let res = self.post(body).send().await.expect("send");
