@@ -76,6 +76,12 @@ pub struct Backends {
 }
 
 impl SessionDeps {
+    /// Whether every request reaching an actor has just slid the session's TTL in the store
+    /// (the per-request verification of [`SessionRegistry::get`]).
+    pub(crate) fn requests_slide_ttl(&self) -> bool {
+        self.shared_store && self.settings.verify_each_request
+    }
+
     /// Removes a stopped actor from the live table (only if it is still the registered one).
     pub(crate) fn forget(&self, id: &str, generation: u64) {
         let mut live = self.live.lock();
@@ -188,10 +194,7 @@ impl SessionRegistry {
             Some(h) if h.is_alive() => {
                 // With a shared store another replica may have deleted the session moments ago
                 // (its Ended signal is still on the way): confirm, sliding the TTL at once.
-                if self.deps.shared_store
-                    && self.deps.settings.verify_each_request
-                    && !self.deps.sessions.touch_session(id).await?
-                {
+                if self.deps.requests_slide_ttl() && !self.deps.sessions.touch_session(id).await? {
                     h.end();
                     return Err(SessionError::NotFound);
                 }

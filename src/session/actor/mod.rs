@@ -89,9 +89,13 @@ impl SessionActor {
         )
     }
 
-    fn mark_active(&mut self, ctx: &mut Context<Self>) {
+    /// Records activity and slides the stored TTL at most every `touch_every`. A request that
+    /// came through the registry's per-request verification has slid it already.
+    fn mark_active(&mut self, ctx: &mut Context<Self>, request_verified: bool) {
         self.last_activity = Instant::now();
-        if self.last_touch.elapsed() >= self.deps.settings.touch_every {
+        if request_verified {
+            self.last_touch = self.last_activity;
+        } else if self.last_touch.elapsed() >= self.deps.settings.touch_every {
             self.touch(ctx);
         }
     }
@@ -245,7 +249,7 @@ impl SessionActor {
         };
         ctx.spawn(fut.into_actor(self).map(|id, act, ctx| {
             act.in_flight.remove(&id);
-            act.mark_active(ctx);
+            act.mark_active(ctx, false);
         }));
     }
 }
@@ -324,7 +328,8 @@ impl Handler<Post> for SessionActor {
         if self.ended.is_cancelled() {
             return Err(SessionError::Gone);
         }
-        self.mark_active(ctx);
+        let verified = self.deps.requests_slide_ttl();
+        self.mark_active(ctx, verified);
         let requests = msg.messages.iter().filter(|m| m.is_request()).count();
         let mut json_replies = Vec::new();
         let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse)
@@ -395,7 +400,8 @@ impl Handler<Attach> for SessionActor {
         if self.ended.is_cancelled() {
             return Err(SessionError::Gone);
         }
-        self.mark_active(ctx);
+        let verified = self.deps.requests_slide_ttl();
+        self.mark_active(ctx, verified);
         Ok(self.attach(ctx, &msg.stream, true))
     }
 }
