@@ -1,6 +1,8 @@
 //! mcp-hive: a horizontally scalable Streamable HTTP MCP server on actix-web.
 //!
 //! Layout, from the wire inwards:
+//! - [`auth`]: the OAuth 2.1 resource server (bearer tokens, introspection or JWT, scopes,
+//!   protected resource metadata); the only module that sees tokens.
 //! - [`http`]: the `/mcp` endpoint (POST, GET, DELETE), SSE responses, Origin and CORS checks,
 //!   access logs, health probes; maps every boundary error to an HTTP status and JSON-RPC body.
 //! - [`session`]: one actix actor per session, reached through a handle; SSE streams as logs.
@@ -12,6 +14,7 @@
 //! - [`admin`]: operator commands on the shared store (`mcp-hive sessions`).
 
 pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod principal;

@@ -26,16 +26,47 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The stable key used to bind sessions to their creator: issuer and subject (falling back
-    /// to the client id for client-credentials tokens without a subject).
+    /// The stable key used to bind sessions to their creator: issuer and subject, or issuer and
+    /// client id for client-credentials tokens without a subject (tagged, so a subject can never
+    /// be mistaken for a client id). Scopes are not part of it: a client may step up to more
+    /// scopes and keep its session.
     pub fn binding_key(&self) -> String {
-        format!(
-            "{}|{}",
-            self.issuer.as_deref().unwrap_or(""),
-            self.subject
-                .as_deref()
-                .or(self.client_id.as_deref())
-                .unwrap_or("")
-        )
+        let issuer = self.issuer.as_deref().unwrap_or("").trim_end_matches('/');
+        match (&self.subject, &self.client_id) {
+            (Some(sub), _) => format!("{issuer}|sub:{sub}"),
+            (None, Some(client)) => format!("{issuer}|client:{client}"),
+            (None, None) => format!("{issuer}|-"),
+        }
+    }
+
+    /// Whether the principal was granted `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_keys_separate_subjects_from_clients() {
+        let user = Principal {
+            issuer: Some("https://as/".into()),
+            subject: Some("x".into()),
+            ..Principal::default()
+        };
+        let client = Principal {
+            issuer: Some("https://as".into()),
+            client_id: Some("x".into()),
+            ..Principal::default()
+        };
+        assert_ne!(user.binding_key(), client.binding_key());
+        let stepped_up = Principal {
+            scopes: vec!["more".into()],
+            client_id: Some("other-client".into()),
+            ..user.clone()
+        };
+        assert_eq!(user.binding_key(), stepped_up.binding_key());
     }
 }

@@ -6,7 +6,8 @@
 //! accepting, and in-flight requests get `shutdown_timeout_secs` to finish. Open SSE streams
 //! therefore never hold the process hostage.
 
-use crate::config::Settings;
+use crate::auth::Authenticator;
+use crate::config::{Settings, TokenMode};
 use crate::http::{self, McpState, origin::OriginPolicy};
 use crate::protocol::server::{McpServer, ServerInfo};
 use crate::registry::Registry;
@@ -178,12 +179,21 @@ impl Application {
             settings: Arc::clone(&settings),
             shutdown: shutdown.clone(),
         });
+        let auth = web::Data::new(Authenticator::new(
+            &settings.auth,
+            &settings.public_base_url(port),
+            &settings.server.mcp_path,
+        ));
+        log_auth(&settings, &auth);
+        let prefetch = auth.clone();
+        actix_web::rt::spawn(async move { prefetch.prefetch().await });
         let mcp_path = settings.server.mcp_path.clone();
         let mut server = HttpServer::new(move || {
             let policy = policy.clone();
             let path = mcp_path.clone();
             App::new()
                 .app_data(state.clone())
+                .app_data(auth.clone())
                 .wrap(from_fn(http::access_log::log))
                 .configure(move |cfg| http::configure(cfg, &path, policy))
         })
@@ -238,6 +248,44 @@ impl Application {
         }
         result
     }
+}
+
+/// States at start-up how requests are authenticated (never any secret).
+fn log_auth(settings: &Settings, auth: &Authenticator) {
+    let a = &settings.auth;
+    if !auth.is_enabled() {
+        let loopback = matches!(
+            settings.server.host.as_str(),
+            "127.0.0.1" | "localhost" | "::1"
+        );
+        if loopback {
+            tracing::warn!(
+                "authentication is DISABLED (DISABLE_AUTH=true): any local client may use this server"
+            );
+        } else {
+            tracing::error!(host = %settings.server.host, "authentication is DISABLED (DISABLE_AUTH=true) on a non-loopback address: anyone who can reach this port may use this server");
+        }
+        return;
+    }
+    match a.mode {
+        TokenMode::Introspection => tracing::info!(
+            mode = "introspection",
+            introspection_url = %a.introspection_url(),
+            client_id = %a.introspection.client_id,
+            resource = %auth.resource(),
+            required_scope = %a.required_scope,
+            "bearer tokens are checked by RFC 7662 introspection"
+        ),
+        TokenMode::Jwt => tracing::info!(
+            mode = "jwt",
+            issuer = %a.issuer(),
+            jwks_url = %if a.jwt.jwks_url.is_empty() { "(discovered)" } else { a.jwt.jwks_url.as_str() },
+            resource = %auth.resource(),
+            required_scope = %a.required_scope,
+            "bearer tokens are checked as JWTs against the issuer's keys"
+        ),
+    }
+    tracing::info!(url = %auth.resource_metadata_url(), authorization_server = %a.server_url, "protected resource metadata");
 }
 
 async fn wait_for_signal() {

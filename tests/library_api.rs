@@ -58,10 +58,14 @@ async fn result_of(res: reqwest::Response) -> Value {
 
 #[actix_web::test]
 async fn custom_tools_and_runtime_registry_changes() {
-    let env: HashMap<String, String> = [("PORT", "0"), ("HOST", "127.0.0.1")]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let env: HashMap<String, String> = [
+        ("PORT", "0"),
+        ("HOST", "127.0.0.1"),
+        ("DISABLE_AUTH", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     let settings = Settings::load_from(&env, None).unwrap();
     let registry = Registry::new();
     registry.add_tool(
@@ -225,10 +229,14 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
     let redis = common::RedisServer::start();
     let mut apps = Vec::new();
     for _ in 0..2 {
-        let env: HashMap<String, String> = [("PORT", "0".to_owned()), ("REDIS_URL", redis.url())]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
+        let env: HashMap<String, String> = [
+            ("PORT", "0".to_owned()),
+            ("REDIS_URL", redis.url()),
+            ("DISABLE_AUTH", "true".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         let registry = Registry::new();
         registry.add_resource(ResourceDef::new(
             "app://doc",

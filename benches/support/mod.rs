@@ -331,6 +331,7 @@ impl Server {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
+            .env("DISABLE_AUTH", "true")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -18,6 +18,17 @@ pub(super) const SEED_NAMES: &[(&str, &str)] = &[
     ("SSE_MAX_CONNECTION_SECS", "sse.max_connection_secs"),
     ("SESSION_IDLE_TIMEOUT_SECS", "session.idle_timeout_secs"),
     ("MAX_SESSIONS", "session.max_sessions"),
+    ("DISABLE_AUTH", "auth.disabled"),
+    ("AUTH_TOKEN_MODE", "auth.mode"),
+    ("OAUTH_SERVER_URL", "auth.server_url"),
+    ("OAUTH_INTROSPECT_URL", "auth.introspection.url"),
+    ("OAUTH_CLIENT_ID", "auth.introspection.client_id"),
+    ("OAUTH_CLIENT_SECRET", "auth.introspection.client_secret"),
+    ("OAUTH_CLIENT_AUTH_METHOD", "auth.introspection.client_auth"),
+    ("JWT_ISSUER", "auth.jwt.issuer"),
+    ("JWT_AUDIENCE", "auth.audiences"),
+    ("JWT_JWKS_URL", "auth.jwt.jwks_url"),
+    ("MCP_SCOPE", "auth.required_scope"),
 ];
 
 /// `key (ENV_NAME)`: the file key and the environment variable(s) that set it.

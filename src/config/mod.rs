@@ -6,7 +6,13 @@
 //! A bad value stops start-up with a [`ConfigError`] that names the setting (and the variable
 //! that set it, for seed names).
 
+mod auth;
 mod env;
+
+pub use auth::{
+    AuthSettings, ClientAuthMethod, DEFAULT_JWT_ALGORITHMS, IntrospectionSettings, JwtSettings,
+    TokenMode, is_scope_token,
+};
 
 use config::{Config, Environment, File, FileFormat};
 use env::{SEED_NAMES, name_keys_in, named, parse_bool};
@@ -58,6 +64,8 @@ pub struct Settings {
     pub protocol: ProtocolSettings,
     /// Logging.
     pub log: LogSettings,
+    /// OAuth 2.1 resource server.
+    pub auth: AuthSettings,
 }
 
 /// `[server]`.
@@ -212,6 +220,9 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("security.allowed_origins")
+                .with_list_parse_key("auth.audiences")
+                .with_list_parse_key("auth.scopes_supported")
+                .with_list_parse_key("auth.jwt.algorithms")
                 .source(Some(env.clone())),
         );
         for (name, key) in SEED_NAMES {
@@ -224,7 +235,7 @@ impl Settings {
                     })?;
                     builder.set_override(*key, i64::from(port))
                 }
-                "protocol.conformance_fixtures" => {
+                "protocol.conformance_fixtures" | "auth.disabled" => {
                     builder.set_override(*key, parse_bool(&setting, raw)?)
                 }
                 "sse.max_connection_secs"
@@ -235,7 +246,7 @@ impl Settings {
                     })?;
                     builder.set_override(*key, n)
                 }
-                "security.allowed_origins" => {
+                "security.allowed_origins" | "auth.audiences" => {
                     let list: Vec<String> = raw
                         .split(',')
                         .map(str::trim)
@@ -248,10 +259,13 @@ impl Settings {
             }
             .map_err(|e| ConfigError::Load(e.to_string()))?;
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .build()
             .and_then(Config::try_deserialize)
             .map_err(|e| ConfigError::Load(name_keys_in(e.to_string())))?;
+        if let Some(raw) = env.get(auth::TOOL_SCOPES_ENV) {
+            settings.auth.tool_scopes = auth::parse_tool_scopes(raw)?;
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -362,6 +376,7 @@ impl Settings {
                 ),
             ));
         }
+        self.auth.validate()?;
         if !(1..=1000).contains(&self.protocol.page_size) {
             return Err(invalid(
                 &named("protocol.page_size"),

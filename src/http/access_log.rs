@@ -19,6 +19,8 @@ pub struct RequestTag {
     pub session: Option<String>,
     /// The resumed event id, for GET.
     pub last_event_id: Option<String>,
+    /// The authenticated caller (token subject, or client id), never the token.
+    pub caller: Option<String>,
 }
 
 /// Records a tag on the request.
@@ -56,6 +58,7 @@ pub async fn log(
         mcp.method = tag.mcp_method.as_deref().unwrap_or("-"),
         mcp.session = tag.session.as_deref().unwrap_or("-"),
         last_event_id = tag.last_event_id.as_deref().unwrap_or("-"),
+        caller = tag.caller.as_deref().unwrap_or("-"),
         http.status = status,
         latency_ms,
         "request"

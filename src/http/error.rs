@@ -36,6 +36,9 @@ pub enum HttpError {
     /// 503 with `Retry-After`: a dependency (the store) is unavailable, or the server is full.
     #[error("Service Unavailable: {0}")]
     Unavailable(String),
+    /// 401/403/400/503 from the auth layer, with its `WWW-Authenticate` challenge.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::Rejection),
     /// 500: a bug or an unexpected failure (details are logged, not sent).
     #[error("Internal Server Error")]
     Internal(String),
@@ -69,11 +72,15 @@ impl ResponseError for HttpError {
             HttpError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HttpError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Auth(r) => r.status_code(),
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let HttpError::Auth(r) = self {
+            return r.error_response();
+        }
         if let HttpError::Internal(detail) = self {
             tracing::error!(error = %detail, "internal error");
         }

@@ -6,7 +6,13 @@
 //!   requests are answered as JSON or as an SSE stream.
 //! - `GET`: opens the standalone SSE stream, or resumes any stream with `Last-Event-ID`.
 //! - `DELETE`: ends the session; later requests with its id get 404.
+//!
+//! Every handler takes a [`Caller`]: the request is authenticated before anything else is read
+//! (2025-06-18+ `basic/authorization.mdx`), the session is bound to the principal that created
+//! it (another principal's requests get 404, like an unknown session), `tools/call` checks the
+//! tool's scopes (403 `insufficient_scope`), and SSE connections end when the token expires.
 
+use crate::auth::{Authenticator, Caller};
 use crate::config::ResponseMode;
 use crate::http::McpState;
 use crate::http::access_log::tag;
@@ -32,10 +38,12 @@ const STREAMING_METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/re
 /// `POST /mcp`.
 pub async fn post(
     req: HttpRequest,
+    caller: Caller,
+    auth: web::Data<Authenticator>,
     payload: web::Payload,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
-    tag_session(&req);
+    tag_session(&req, &caller);
     headers::require_json_content_type(&req)?;
     headers::require_post_accept(&req)?;
     let header_version = headers::protocol_version(&req)?;
@@ -51,6 +59,14 @@ pub async fn post(
             Payload::Single(m) => m.method().unwrap_or("response").to_owned(),
         });
     });
+    for message in payload.messages() {
+        if let Message::Request(r) = message
+            && r.method == "tools/call"
+            && let Some(tool) = r.params.get("name").and_then(Value::as_str)
+        {
+            auth.authorize_tool(&caller, tool)?;
+        }
+    }
 
     if let Payload::Single(Message::Request(r)) = &payload
         && r.method == "initialize"
@@ -60,7 +76,7 @@ pub async fn post(
                 "initialize must be sent without an Mcp-Session-Id header",
             )));
         }
-        return initialize(&req, &state, r).await;
+        return initialize(&req, &state, r, caller).await;
     }
     if payload
         .messages()
@@ -74,7 +90,7 @@ pub async fn post(
 
     let session_id = session_id
         .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))?;
-    let handle = resolve(&state, &session_id).await?;
+    let handle = resolve(&state, &session_id, &caller).await?;
     let batch = matches!(payload, Payload::Batch(_));
     // Batches: only when the negotiated (or, header-less, default) version is 2025-03-26.
     let batch_version = header_version
@@ -91,11 +107,13 @@ pub async fn post(
     let messages = payload.into_messages();
     let mode = reply_mode(state.settings.protocol.response_mode, &messages);
     let prime = handle.version().sends_priming_event();
+    let principal = caller.principal().cloned();
     let reply = state
         .sessions
         .with_retry(handle, |h| {
             let messages = messages.clone();
-            async move { h.post(messages, mode).await }
+            let principal = principal.clone();
+            async move { h.post(messages, mode, principal).await }
         })
         .await?;
     match reply {
@@ -125,16 +143,23 @@ pub async fn post(
                 prime,
                 connection,
                 fresh: true,
+                token_lifetime: caller.token_lifetime(),
             },
         )),
     }
 }
 
-/// Records the session header (when well-formed) for the access log before any check can fail.
-fn tag_session(req: &HttpRequest) {
-    if let Ok(Some(id)) = headers::session_id(req) {
-        tag(req, |t| t.session = Some(id));
-    }
+/// Records the session header (when well-formed) and the caller for the access log before any
+/// other check can fail.
+fn tag_session(req: &HttpRequest, caller: &Caller) {
+    let session = headers::session_id(req).ok().flatten();
+    let who = caller
+        .principal()
+        .and_then(|p| p.subject.clone().or_else(|| p.client_id.clone()));
+    tag(req, |t| {
+        t.session = session;
+        t.caller = who;
+    });
 }
 
 fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
@@ -159,6 +184,7 @@ async fn initialize(
     req: &HttpRequest,
     state: &McpState,
     r: &Request,
+    caller: Caller,
 ) -> Result<HttpResponse, HttpError> {
     let requested = match parse_initialize(&r.params) {
         Ok(v) => v,
@@ -171,7 +197,7 @@ async fn initialize(
             version,
             client_info: r.params.get("clientInfo").cloned().unwrap_or(Value::Null),
             client_capabilities: r.params.get("capabilities").cloned().unwrap_or(Value::Null),
-            principal: None,
+            principal: caller.into_principal(),
         })
         .await?;
     tag(req, |t| t.session = Some(handle.id().to_owned()));
@@ -182,9 +208,9 @@ async fn initialize(
         .json(response_value(&r.id, result)))
 }
 
-/// Finds the session (404 when unknown, expired, deleted or foreign).
-async fn resolve(state: &McpState, id: &str) -> Result<SessionHandle, HttpError> {
-    Ok(state.sessions.get(id, None).await?)
+/// Finds the session (404 when unknown, expired, deleted or created by another principal).
+async fn resolve(state: &McpState, id: &str, caller: &Caller) -> Result<SessionHandle, HttpError> {
+    Ok(state.sessions.get(id, caller.principal()).await?)
 }
 
 async fn read_body(
@@ -214,8 +240,12 @@ async fn read_body(
 }
 
 /// `GET /mcp`: the standalone stream, or a resumed stream with `Last-Event-ID`.
-pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpResponse, HttpError> {
-    tag_session(&req);
+pub async fn get(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<McpState>,
+) -> Result<HttpResponse, HttpError> {
+    tag_session(&req, &caller);
     headers::require_get_accept(&req)?;
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
@@ -225,7 +255,7 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
         t.mcp_method = Some("GET".into());
         t.last_event_id = last.as_ref().map(ToString::to_string);
     });
-    let handle = resolve(&state, &session_id).await?;
+    let handle = resolve(&state, &session_id, &caller).await?;
     let (stream, after) = match last {
         None => (STANDALONE_STREAM.to_owned(), None),
         Some(id) => {
@@ -267,6 +297,7 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
             prime,
             connection,
             fresh: false,
+            token_lifetime: caller.token_lifetime(),
         },
     ))
 }
@@ -274,16 +305,17 @@ pub async fn get(req: HttpRequest, state: web::Data<McpState>) -> Result<HttpRes
 /// `DELETE /mcp`: ends the session.
 pub async fn delete(
     req: HttpRequest,
+    caller: Caller,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
-    tag_session(&req);
+    tag_session(&req, &caller);
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
     tag(&req, |t| {
         t.session = Some(session_id.clone());
         t.mcp_method = Some("DELETE".into());
     });
-    let handle = resolve(&state, &session_id).await?;
+    let handle = resolve(&state, &session_id, &caller).await?;
     state
         .sessions
         .with_retry(handle, |h| async move { h.terminate().await })

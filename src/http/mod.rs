@@ -4,7 +4,8 @@
 //! - [`sse`]: SSE responses backed by session streams;
 //! - [`headers`]: typed transport headers; [`error`]: [`error::HttpError`] → status + JSON-RPC body;
 //! - [`origin`]: Origin validation and CORS; [`access_log`]: one line per request;
-//! - [`health`]: liveness and readiness probes.
+//! - [`health`]: liveness and readiness probes;
+//! - [`well_known`]: the OAuth metadata documents (RFC 9728, RFC 8414 pass-through).
 
 pub mod access_log;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod mcp;
 pub mod origin;
 pub mod sse;
+pub mod well_known;
 
 use crate::config::Settings;
 use crate::session::SessionRegistry;
@@ -33,6 +35,7 @@ pub struct McpState {
 
 /// Registers the routes; `mcp_path` is the configured endpoint.
 pub fn configure(cfg: &mut web::ServiceConfig, mcp_path: &str, policy: origin::OriginPolicy) {
+    well_known::configure(cfg, mcp_path);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(

@@ -27,6 +27,9 @@ pub struct StreamRequest {
     pub connection: Connection,
     /// A POST stream opened by this request on this replica (see `ReaderOptions::fresh`).
     pub fresh: bool,
+    /// Time left on the caller's token: the connection (not the stream) closes then, so the
+    /// client reconnects with `Last-Event-ID` and a fresh token.
+    pub token_lifetime: Option<Duration>,
 }
 
 /// Builds the SSE response and starts the reader task behind it.
@@ -35,8 +38,14 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
     let settings = &state.settings;
     let options = ReaderOptions {
         prime: s.prime,
-        max_connection: (settings.sse.max_connection_secs > 0)
-            .then(|| Duration::from_secs(settings.sse.max_connection_secs)),
+        max_connection: [
+            (settings.sse.max_connection_secs > 0)
+                .then(|| Duration::from_secs(settings.sse.max_connection_secs)),
+            s.token_lifetime,
+        ]
+        .into_iter()
+        .flatten()
+        .min(),
         batch: 256,
         keep_alive: settings.keep_alive(),
         fresh: s.fresh,

@@ -120,9 +120,14 @@ impl SessionHandle {
         &self,
         messages: Vec<Message>,
         mode: ReplyMode,
+        principal: Option<Principal>,
     ) -> Result<PostReply, SessionError> {
         self.addr
-            .send(Post { messages, mode })
+            .send(Post {
+                messages,
+                mode,
+                principal,
+            })
             .await
             .map_err(|_| SessionError::Gone)?
     }

@@ -1,5 +1,6 @@
 //! The demo tools of the seed walkthroughs: `add` and `multiply` (the Keycloak tutorial's math
-//! tools), `greet` and `count` (the curl walkthrough), plus the `demo://clock` resource that
+//! tools), `greet` and `count` (the curl walkthrough), `whoami` (the caller's principal, as the
+//! auth layer established it from the bearer token), plus the `demo://clock` resource that
 //! pushes `notifications/resources/updated` to subscribers once a second, so a GET stream has
 //! something to carry.
 
@@ -55,6 +56,25 @@ pub struct CountArgs {
     #[serde(default = "default_interval", rename = "intervalMs")]
     #[schemars(range(min = 0, max = 10000))]
     pub interval_ms: u64,
+}
+
+/// `whoami` takes no arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+/// Structured result of `whoami`: the principal of the request's token.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WhoAmI {
+    /// Whether the request carried a validated token (false when auth is disabled).
+    pub authenticated: bool,
+    /// Token issuer.
+    pub issuer: Option<String>,
+    /// Token subject.
+    pub subject: Option<String>,
+    /// OAuth client id.
+    pub client_id: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
 }
 
 fn default_interval() -> u64 {
@@ -120,6 +140,37 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
         .title("Count")
         .annotations(json!({"readOnlyHint": true}))
         .build(count)?,
+    );
+    registry.add_tool(
+        ToolSpec::new(
+            "whoami",
+            "Who the server thinks you are: the issuer, subject, client id and scopes of your token",
+        )
+        .title("Who am I")
+        .annotations(json!({"readOnlyHint": true, "idempotentHint": true}))
+        .output::<WhoAmI>()
+        .build(|_args: NoArgs, ctx: RequestContext| async move {
+            let p = ctx.principal.unwrap_or_default();
+            let who = WhoAmI {
+                authenticated: p.issuer.is_some() || p.subject.is_some() || p.client_id.is_some(),
+                issuer: p.issuer,
+                subject: p.subject,
+                client_id: p.client_id,
+                scopes: p.scopes,
+            };
+            let text = if who.authenticated {
+                format!(
+                    "subject {} (client {}) from {}, scopes: {}",
+                    who.subject.as_deref().unwrap_or("-"),
+                    who.client_id.as_deref().unwrap_or("-"),
+                    who.issuer.as_deref().unwrap_or("-"),
+                    who.scopes.join(" ")
+                )
+            } else {
+                "anonymous: authentication is disabled on this server".to_owned()
+            };
+            Ok(CallToolResult::structured(who).with_text(text))
+        })?,
     );
     registry.add_resource(
         ResourceDef::new(

@@ -23,7 +23,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts the server with extra environment variables (auth off, fixtures on).
+    /// Starts the server with extra environment variables (auth off unless `env` sets
+    /// `DISABLE_AUTH=false`, fixtures on).
     pub async fn start(env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-hive"));
         cmd.arg("serve")
@@ -32,6 +33,7 @@ impl TestServer {
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("MCP_CONFORMANCE_FIXTURES", "true")
+            .env("DISABLE_AUTH", "true")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

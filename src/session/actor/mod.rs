@@ -202,6 +202,7 @@ impl SessionActor {
         req: Request,
         target: ReplyTarget,
         related: StreamWriter,
+        principal: Option<crate::principal::Principal>,
     ) {
         if req.method == "initialize" {
             let err = ErrorObject::invalid_request("the session is already initialized");
@@ -235,7 +236,9 @@ impl SessionActor {
             session_id: Some(self.facts.id.to_string()),
             protocol_version: self.facts.version,
             client_capabilities: Arc::clone(&self.facts.client_capabilities),
-            principal: self.facts.principal.clone(),
+            // The principal of this request's token (same subject as the session's creator,
+            // perhaps with more scopes after a step-up); the creator's when auth is off.
+            principal: principal.or_else(|| self.facts.principal.clone()),
         };
         let rctx = RequestContext::new(info, &req.params, cancel, peer);
         let deps = Arc::clone(&self.deps);
@@ -319,6 +322,8 @@ pub struct Post {
     pub messages: Vec<Message>,
     /// JSON or SSE for the responses.
     pub mode: ReplyMode,
+    /// The authenticated caller of this POST.
+    pub principal: Option<crate::principal::Principal>,
 }
 
 impl Handler<Post> for SessionActor {
@@ -346,7 +351,7 @@ impl Handler<Post> for SessionActor {
                             (ReplyTarget::Json(tx), standalone.clone())
                         }
                     };
-                    self.start_request(ctx, req, target, related);
+                    self.start_request(ctx, req, target, related, msg.principal.clone());
                 }
                 Message::Notification(n) => self.handle_notification(ctx, n),
                 Message::Response(r) => {

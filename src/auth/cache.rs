@@ -1,0 +1,105 @@
+//! The per-replica token cache in front of both verifiers (a `moka` cache keyed by the token's
+//! SHA-256, so the cache holds no tokens):
+//!
+//! - a valid token is remembered until `min(exp, now + cache_max_secs)`: never past its
+//!   expiry, and a revoked token stops working within `cache_max_secs` in introspection mode;
+//! - a rejected token is remembered for `negative_cache_secs`, so replaying garbage costs the
+//!   authorization server nothing;
+//! - single flight: concurrent first requests with the same token share one verification (one
+//!   introspection call, one signature check);
+//! - "unavailable" outcomes are not cached: the next request asks again.
+
+use super::claims::Verified;
+use super::introspection::now_secs;
+use super::{Rejected, Verify};
+use moka::Expiry;
+use moka::future::Cache;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A cached outcome and how long it may be reused.
+#[derive(Clone)]
+enum Verdict {
+    Valid(Arc<Verified>, Duration),
+    Invalid(Arc<str>, Duration),
+}
+
+struct VerdictTtl;
+
+impl Expiry<[u8; 32], Verdict> for VerdictTtl {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Verdict,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(match value {
+            Verdict::Valid(_, ttl) | Verdict::Invalid(_, ttl) => *ttl,
+        })
+    }
+}
+
+/// Cached, single-flight token verification.
+pub struct TokenCache {
+    verdicts: Cache<[u8; 32], Verdict>,
+    max_age: Duration,
+    negative: Duration,
+}
+
+impl TokenCache {
+    /// A cache of at most `capacity` tokens.
+    pub fn new(capacity: u64, max_age: Duration, negative: Duration) -> Self {
+        Self {
+            verdicts: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(VerdictTtl)
+                .build(),
+            max_age,
+            negative,
+        }
+    }
+
+    /// The verified token, from the cache or from `verifier` (once for concurrent callers).
+    pub async fn verify(
+        &self,
+        token: &str,
+        verifier: &dyn Verify,
+    ) -> Result<Arc<Verified>, Rejected> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let verdict = self
+            .verdicts
+            .try_get_with(key, async {
+                match verifier.verify(token).await {
+                    Ok(v) => {
+                        let ttl = match v.expires_at {
+                            Some(exp) => Duration::from_secs(exp.saturating_sub(now_secs()))
+                                .min(self.max_age),
+                            None => self.max_age,
+                        };
+                        Ok(Verdict::Valid(Arc::new(v), ttl))
+                    }
+                    Err(Rejected::Invalid(reason)) => {
+                        Ok(Verdict::Invalid(Arc::from(reason.as_str()), self.negative))
+                    }
+                    Err(Rejected::Unavailable(reason)) => Err(reason),
+                }
+            })
+            .await
+            .map_err(|reason: Arc<String>| Rejected::Unavailable(reason.to_string()))?;
+        match verdict {
+            Verdict::Valid(v, _) => Ok(v),
+            Verdict::Invalid(reason, _) => Err(Rejected::Invalid(reason.to_string())),
+        }
+    }
+
+    /// Number of remembered tokens (approximate; for diagnostics).
+    pub fn len(&self) -> u64 {
+        self.verdicts.entry_count()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,72 @@
+//! [`Caller`]: the typed actix extractor MCP handlers take to require authentication. Extracting
+//! it runs [`super::Authenticator::authenticate`] (from the app data) before the handler body, so a
+//! handler that has a `Caller` knows the request was authenticated and holds no token, only the
+//! principal.
+
+use super::claims::Verified;
+use super::{Authenticator, Rejection};
+use crate::principal::Principal;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The authenticated caller of a request (anonymous when auth is disabled).
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    principal: Option<Principal>,
+    expires_at: Option<u64>,
+}
+
+impl Caller {
+    /// A caller without credentials (auth disabled).
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    pub(super) fn verified(v: &Verified) -> Self {
+        Self {
+            principal: Some(v.principal.clone()),
+            expires_at: v.expires_at,
+        }
+    }
+
+    /// The principal, when auth is enabled.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// The principal, owned.
+    pub fn into_principal(self) -> Option<Principal> {
+        self.principal
+    }
+
+    /// Time left before the token expires (`None`: no expiry known). Long-lived SSE connections
+    /// are closed then, so the client reconnects with a fresh token.
+    pub fn token_lifetime(&self) -> Option<Duration> {
+        let exp = self.expires_at?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(Duration::from_secs(exp.saturating_sub(now)))
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(auth) = req.app_data::<web::Data<Authenticator>>().cloned() else {
+                return Err(actix_web::error::ErrorInternalServerError(
+                    "the authenticator is not configured",
+                ));
+            };
+            auth.authenticate(&req)
+                .await
+                .map_err(|r: Rejection| actix_web::Error::from(r))
+        })
+    }
+}
