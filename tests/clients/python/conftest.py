@@ -3,8 +3,9 @@
 ``mcp_server`` (module scope) yields a running server with the default env;
 ``start_mcp_server(**env)`` starts extra ones with custom env. The binary is
 $MCP_HIVE_BIN (relative paths from the repo root), default target/debug/mcp-hive.
-It is started with HOST=127.0.0.1 PORT=0 DISABLE_AUTH=true and must print one
-stdout line ``mcp-hive listening on http://127.0.0.1:<port>`` once listening.
+It is started with HOST=127.0.0.1 PORT=0 DISABLE_AUTH=true (unless
+``disable_auth=False``) and must print one stdout line
+``mcp-hive listening on http://127.0.0.1:<port>`` once listening.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ class McpHiveServer:
         return proc.returncode
 
 
-def start_server(extra_env: dict[str, str] | None = None, workdir: Path | None = None) -> McpHiveServer:
+def start_server(
+    extra_env: dict[str, str] | None = None, workdir: Path | None = None, *, disable_auth: bool = True
+) -> McpHiveServer:
+    """Start the binary; ``disable_auth=False`` leaves DISABLE_AUTH unset (not even inherited)."""
     binary = server_binary()
     if not binary.exists():
         pytest.fail(f"mcp-hive binary not found at {binary} (run cargo build, or set MCP_HIVE_BIN)")
@@ -73,6 +77,8 @@ def start_server(extra_env: dict[str, str] | None = None, workdir: Path | None =
         }
     )
     env.update(extra_env or {})
+    if not disable_auth:
+        env.pop("DISABLE_AUTH", None)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="mcp-hive-pytest-"))
     stderr_path = workdir / "server.stderr"
     stderr_file = stderr_path.open("wb")

@@ -8,8 +8,10 @@
 //
 // The binary is $MCP_HIVE_BIN (relative paths are taken from the repo root),
 // default target/debug/mcp-hive. It is started with HOST=127.0.0.1 PORT=0
-// DISABLE_AUTH=true and must print exactly one stdout line
-// "mcp-hive listening on http://127.0.0.1:<port>" once it accepts connections.
+// DISABLE_AUTH=true (unless `disableAuth: false`: then DISABLE_AUTH is not set
+// at all, also not inherited from the environment) and must print exactly one
+// stdout line "mcp-hive listening on http://127.0.0.1:<port>" once it accepts
+// connections.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -32,7 +34,7 @@ process.on('exit', () => {
 
 /**
  * Start the server and wait for its listening line.
- * @param {{env?: Record<string,string>, args?: string[], echoStderr?: boolean}} [opts]
+ * @param {{env?: Record<string,string>, args?: string[], echoStderr?: boolean, disableAuth?: boolean}} [opts]
  */
 export async function startServer(opts = {}) {
   const bin = serverBinary();
@@ -47,6 +49,7 @@ export async function startServer(opts = {}) {
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'text',
     ...opts.env,
   };
+  if (opts.disableAuth === false) delete env.DISABLE_AUTH;
   const child = spawn(bin, opts.args ?? ['serve'], {
     cwd: REPO_ROOT,
     env,
