@@ -716,24 +716,6 @@ fn render(r: &Results, header: &str) -> String {
     out
 }
 
-const BEGIN: &str = "<!-- redis_store:begin -->";
-const END: &str = "<!-- redis_store:end -->";
-
-/// Replaces the text between the markers of `BENCHMARKS.md` (appending them when missing).
-fn write_report(report: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let section = format!("{BEGIN}\n{report}{END}");
-    let updated = match (current.find(BEGIN), current.find(END)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{section}{}", &current[..b], &current[e + END.len()..])
-        }
-        _ => format!("{}\n{section}\n", current.trim_end()),
-    };
-    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
-    eprintln!("wrote {}", path.display());
-}
-
 #[tokio::main]
 async fn main() {
     let bin = support::server_binary();
@@ -814,5 +796,5 @@ async fn main() {
         &header,
     );
     println!("{report}");
-    write_report(&report);
+    support::write_report("redis_store", &report);
 }

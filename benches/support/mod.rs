@@ -5,6 +5,10 @@
 //! Failures while setting up (a process that does not start, a request that a healthy server
 //! must answer) abort the benchmark with a message: a benchmark that measured something else
 //! than it claims is worse than none.
+//!
+//! Shared by several benchmark binaries, each using a part of it.
+
+#![allow(dead_code)]
 
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
@@ -663,4 +667,39 @@ pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Replaces the text between `<!-- {name}:begin -->` and `<!-- {name}:end -->` in
+/// `BENCHMARKS.md` (appending the section when the markers are missing).
+pub fn write_report(name: &str, report: &str) {
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let section = format!("{begin}\n{report}{end}");
+    let updated = match (current.find(&begin), current.find(&end)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{section}{}", &current[..b], &current[e + end.len()..])
+        }
+        _ => format!("{}\n\n{section}\n", current.trim_end()),
+    };
+    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
+    eprintln!("wrote {}", path.display());
+}
+
+/// Like [`http_client`], sending `Authorization: Bearer <token>` on every request.
+pub fn http_client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .expect("a token is a valid header value");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(None)
+        .default_headers(headers)
+        .build()
+        .expect("build the HTTP client")
 }
