@@ -54,7 +54,13 @@ async fn demo_tools() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["add", "multiply", "greet", "count"]);
+    assert_eq!(names, ["add", "multiply", "greet", "count", "whoami"]);
+    let (who, _) = c.call(&tool_call(9, "whoami", json!({}))).await;
+    assert_eq!(
+        who["result"]["structuredContent"],
+        json!({"authenticated": false, "issuer": null, "subject": null, "client_id": null, "scopes": []}),
+        "with auth disabled the caller is anonymous: {who}"
+    );
     let add = &list["result"]["tools"][0];
     assert_eq!(add["inputSchema"]["type"], "object");
     assert_eq!(add["inputSchema"]["required"], json!(["a", "b"]));

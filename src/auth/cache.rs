@@ -10,7 +10,6 @@
 //! - "unavailable" outcomes are not cached: the next request asks again.
 
 use super::claims::Verified;
-use super::introspection::now_secs;
 use super::{Rejected, Verify};
 use moka::Expiry;
 use moka::future::Cache;
@@ -38,6 +37,15 @@ impl Expiry<[u8; 32], Verdict> for VerdictTtl {
             Verdict::Valid(_, ttl) | Verdict::Invalid(_, ttl) => *ttl,
         })
     }
+}
+
+/// Time from now until the Unix time `exp` (zero when past), to the millisecond, so a cached
+/// token never outlives its `exp`.
+fn until(exp: u64) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_secs(exp).saturating_sub(now)
 }
 
 /// Cached, single-flight token verification.
@@ -73,8 +81,7 @@ impl TokenCache {
                 match verifier.verify(token).await {
                     Ok(v) => {
                         let ttl = match v.expires_at {
-                            Some(exp) => Duration::from_secs(exp.saturating_sub(now_secs()))
-                                .min(self.max_age),
+                            Some(exp) => until(exp).min(self.max_age),
                             None => self.max_age,
                         };
                         Ok(Verdict::Valid(Arc::new(v), ttl))

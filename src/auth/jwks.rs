@@ -126,10 +126,11 @@ impl KeySet {
         if let (true, Some(k)) = (fresh, &found) {
             return Ok(Arc::clone(k));
         }
-        let may_fetch = !fresh
-            || state
-                .last_attempt
-                .is_none_or(|t| t.elapsed() >= self.min_refetch);
+        // Stale keys are refetched, and unknown key ids trigger a refetch, but never more than
+        // once per `min_refetch`: a failing JWKS endpoint is not retried on every token.
+        let may_fetch = state
+            .last_attempt
+            .is_none_or(|t| t.elapsed() >= self.min_refetch);
         if may_fetch {
             if let Err(e) = self.refetch(&mut state).await {
                 let e = e.to_string();

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 pub fn protected_resource(settings: &AuthSettings, resource: &str) -> Value {
     json!({
         "resource": resource,
-        "authorization_servers": [settings.server_url.trim_end_matches('/')],
+        // Issuer identifiers are compared exactly by clients (RFC 8414 §3.3): listed verbatim.
+        "authorization_servers": [settings.server_url],
         "scopes_supported": settings.advertised_scopes(),
         "bearer_methods_supported": ["header"],
         "resource_name": settings.resource_name,

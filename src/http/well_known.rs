@@ -86,10 +86,16 @@ pub async fn authorization_server(auth: web::Data<Authenticator>) -> HttpRespons
         Ok(doc) => public(HttpResponse::Ok().json(doc.as_ref())),
         Err(e) => {
             tracing::warn!(error = %e, "authorization server metadata unavailable");
-            public(
+            let mut res =
                 HttpError::Unavailable("the authorization server's metadata is unavailable".into())
-                    .error_response(),
-            )
+                    .error_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
         }
     }
 }

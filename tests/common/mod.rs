@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod auth_server;
+
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
@@ -82,11 +84,12 @@ impl TestServer {
         let _ = self.child.wait().await;
     }
 
-    /// A client pointed at this replica but carrying another client's session.
+    /// A client pointed at this replica but carrying another client's session (and token).
     pub fn client_for(&self, other: &Client) -> Client {
         let mut c = Client::new(self);
         c.session = other.session.clone();
         c.version = other.version.clone();
+        c.token = other.token.clone();
         c
     }
 
@@ -108,6 +111,8 @@ pub struct Client {
     pub url: String,
     pub session: Option<String>,
     pub version: String,
+    /// Sent as `Authorization: Bearer <token>` on every request when set.
+    pub token: Option<String>,
 }
 
 impl Client {
@@ -121,6 +126,28 @@ impl Client {
             url: server.mcp.clone(),
             session: None,
             version: "2025-11-25".into(),
+            token: None,
+        }
+    }
+
+    /// The same client sending `token` as its bearer token.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// The same client (same session) with another bearer token, or none.
+    pub fn using_token(&self, token: Option<&str>) -> Self {
+        let mut c = self.clone();
+        c.token = token.map(str::to_owned);
+        c
+    }
+
+    /// Adds the bearer token, if any.
+    fn authorize(&self, rb: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
         }
     }
 
@@ -137,7 +164,7 @@ impl Client {
                 .header("Mcp-Session-Id", s)
                 .header("MCP-Protocol-Version", &self.version);
         }
-        rb
+        self.authorize(rb)
     }
 
     /// A POST carrying `version` as its only `MCP-Protocol-Version` header.
@@ -152,7 +179,7 @@ impl Client {
         if let Some(s) = &self.session {
             rb = rb.header("Mcp-Session-Id", s);
         }
-        rb
+        self.authorize(rb)
     }
 
     /// A GET on the endpoint with the standard headers.
@@ -166,7 +193,7 @@ impl Client {
                 .header("Mcp-Session-Id", s)
                 .header("MCP-Protocol-Version", &self.version);
         }
-        rb
+        self.authorize(rb)
     }
 
     /// Initializes a session with the given version and capabilities; sends `initialized`.
@@ -209,7 +236,7 @@ impl Client {
         if let Some(s) = session {
             rb = rb.header("Mcp-Session-Id", s);
         }
-        rb.send().await.expect("delete").status()
+        self.authorize(rb).send().await.expect("delete").status()
     }
 
     /// POSTs a request and reads its response as an SSE stream.
