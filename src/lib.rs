@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod authserver;
 pub mod config;
 pub mod http;
 pub mod principal;

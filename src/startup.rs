@@ -288,7 +288,8 @@ fn log_auth(settings: &Settings, auth: &Authenticator) {
     tracing::info!(url = %auth.resource_metadata_url(), authorization_server = %a.server_url, "protected resource metadata");
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGTERM or SIGINT.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

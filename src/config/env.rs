@@ -29,6 +29,12 @@ pub(super) const SEED_NAMES: &[(&str, &str)] = &[
     ("JWT_AUDIENCE", "auth.audiences"),
     ("JWT_JWKS_URL", "auth.jwt.jwks_url"),
     ("MCP_SCOPE", "auth.required_scope"),
+    ("AUTH_HOST", "authserver.host"),
+    ("AUTH_PORT", "authserver.port"),
+    ("ISSUER_URL", "authserver.issuer_url"),
+    ("AUTH_TOKEN_FORMAT", "authserver.token_format"),
+    ("ACCESS_TOKEN_TTL_SECS", "authserver.access_token_ttl_secs"),
+    ("AUTH_AUTO_APPROVE", "authserver.auto_approve"),
 ];
 
 /// `key (ENV_NAME)`: the file key and the environment variable(s) that set it.

@@ -7,12 +7,14 @@
 //! that set it, for seed names).
 
 mod auth;
+mod authserver;
 mod env;
 
 pub use auth::{
     AuthSettings, ClientAuthMethod, DEFAULT_JWT_ALGORITHMS, IntrospectionSettings, JwtSettings,
     TokenMode, is_scope_token,
 };
+pub use authserver::{AuthServerSettings, DemoUser, StaticClient, TokenFormat};
 
 use config::{Config, Environment, File, FileFormat};
 use env::{SEED_NAMES, name_keys_in, named, parse_bool};
@@ -66,6 +68,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// OAuth 2.1 resource server.
     pub auth: AuthSettings,
+    /// The demo authorization server (`mcp-hive auth`).
+    pub authserver: AuthServerSettings,
 }
 
 /// `[server]`.
@@ -229,18 +233,19 @@ impl Settings {
             let Some(raw) = env.get(*name) else { continue };
             let setting = format!("{name} ({key})");
             builder = match *key {
-                "server.port" => {
+                "server.port" | "authserver.port" => {
                     let port: u16 = raw.trim().parse().map_err(|_| {
                         invalid(&setting, format!("{raw:?} is not a port number (0-65535)"))
                     })?;
                     builder.set_override(*key, i64::from(port))
                 }
-                "protocol.conformance_fixtures" | "auth.disabled" => {
+                "protocol.conformance_fixtures" | "auth.disabled" | "authserver.auto_approve" => {
                     builder.set_override(*key, parse_bool(&setting, raw)?)
                 }
                 "sse.max_connection_secs"
                 | "session.idle_timeout_secs"
-                | "session.max_sessions" => {
+                | "session.max_sessions"
+                | "authserver.access_token_ttl_secs" => {
                     let n: u64 = raw.trim().parse().map_err(|_| {
                         invalid(&setting, format!("{raw:?} is not a non-negative integer"))
                     })?;
@@ -265,6 +270,9 @@ impl Settings {
             .map_err(|e| ConfigError::Load(name_keys_in(e.to_string())))?;
         if let Some(raw) = env.get(auth::TOOL_SCOPES_ENV) {
             settings.auth.tool_scopes = auth::parse_tool_scopes(raw)?;
+        }
+        if let Some(raw) = env.get("AUTH_USERS") {
+            settings.authserver.users = authserver::parse_users(raw)?;
         }
         settings.validate()?;
         Ok(settings)
@@ -377,6 +385,7 @@ impl Settings {
             ));
         }
         self.auth.validate()?;
+        self.authserver.validate()?;
         if !(1..=1000).contains(&self.protocol.page_size) {
             return Err(invalid(
                 &named("protocol.page_size"),
