@@ -18,6 +18,15 @@
 # stickiness (request k goes to replica k mod N, whatever its session or
 # stream), and the same 2025-11-25 scenario selection again, against
 # http://localhost:<proxy port>/mcp; its rows are labelled "<suite> xN".
+# Then the authorization-server run (suite 0.2.0-alpha.12 only; 0.1.16 has no `authorization`
+# command): `mcp-hive auth` with AUTH_AUTO_APPROVE=true and a public static client (temporary
+# config file, redirect URI http://127.0.0.1:<free port>/callback), once per token format
+# (opaque, jwt) and per spec version, runs every scenario of `authorization` (listed with
+# `list --authorization --spec-version`): authorization-server-metadata-endpoint and
+# authorization-code-grant. The latter is meant for a person with a browser; here a small
+# headless "browser" reads the authorization URL the suite prints, waits for its callback
+# server and fetches the URL (redirect: 'follow'): the auto-approving /authorize redirects
+# to the suite's callback with the code. Rows are labelled "0.2.0-alpha.12 auth-<format>".
 # No expected-failures baseline: any failing scenario fails the script.
 #
 # Env knobs:
@@ -34,6 +43,8 @@
 #   CONFORMANCE_SINGLE            0 skips the single-replica run, default 1
 #   MCP_RR_PROXY_LOG              default 1: the proxy logs every request to
 #                                 replicated-*/proxy.stderr; 0 silences it
+#   CONFORMANCE_AUTHSERVER        0 skips the authorization-server run, default 1
+#   CONFORMANCE_AUTH_TOKEN_FORMATS  token formats of that run, default "opaque jwt"
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -46,6 +57,9 @@ SCENARIO_TIMEOUT="${CONFORMANCE_SCENARIO_TIMEOUT:-180}"
 REPLICAS="${CONFORMANCE_REPLICAS:-2}"
 REPLICA_SPECS="${CONFORMANCE_REPLICA_SPEC_VERSIONS:-2025-11-25}"
 SINGLE="${CONFORMANCE_SINGLE:-1}"
+AUTHSERVER="${CONFORMANCE_AUTHSERVER:-1}"
+AUTH_FORMATS="${CONFORMANCE_AUTH_TOKEN_FORMATS:-opaque jwt}"
+AS_SUITE=0.2.0-alpha.12 # the first suite with an `authorization` command
 RR_PROXY="$CLIENTS_DIR/rr-proxy.mjs"
 case "$REPLICAS" in '' | *[!0-9]*) die "CONFORMANCE_REPLICAS must be a number, got '$REPLICAS'" ;; esac
 if [ "$REPLICAS" -ge 2 ]; then
@@ -247,9 +261,20 @@ restart_target() {
   esac
 }
 
+# The authorization server of the authorization-server run (`mcp-hive auth`).
+AS_PID=""
+AS_ISSUER=""
+AS_LOGS=""
+
+stop_authserver() {
+  if [ -n "${AS_PID:-}" ]; then stop_pids "$AS_PID"; fi
+  AS_PID=""
+}
+
 cleanup() {
   stop_target
   stop_redis
+  stop_authserver
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -374,6 +399,218 @@ if [ "$REPLICAS" -ge 2 ]; then
   stop_redis
 fi
 
+# ---------------------------------------------------------------------------------------------
+# Authorization server: `mcp-hive auth` against the suite's `authorization` command.
+# start_authserver DIR FORMAT CONFIG: `mcp-hive auth` on a free 127.0.0.1 port, auto-approve on,
+# in-memory store; sets AS_PID, AS_ISSUER (the issuer it prints) and AS_LOGS.
+start_authserver() {
+  local dir="$1" format="$2" config="$3" out err line deadline
+  [ -x "$MCP_HIVE_BIN" ] || die "server binary not found: $MCP_HIVE_BIN"
+  mkdir -p "$dir"
+  out="$dir/server.stdout"
+  err="$dir/server.stderr"
+  : >"$out"
+  : >"$err"
+  env -u REDIS_URL -u ISSUER_URL -u AUTH_USERS -u MCP_HIVE_CONFIG -u ACCESS_TOKEN_TTL_SECS \
+    AUTH_HOST=127.0.0.1 AUTH_PORT=0 AUTH_AUTO_APPROVE=true AUTH_TOKEN_FORMAT="$format" \
+    LOG_FORMAT="${LOG_FORMAT:-text}" \
+    "$MCP_HIVE_BIN" auth --config "$config" >"$out" 2>"$err" </dev/null &
+  AS_PID=$!
+  AS_LOGS="${err#"$REPO_ROOT"/}"
+  AS_ISSUER=""
+  deadline=$((SECONDS + ${MCP_HIVE_START_TIMEOUT:-30}))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    line="$(grep -m1 -E '^mcp-hive auth listening on http://[^ ]+ \(issuer [^ ]+\)$' "$out" 2>/dev/null || true)"
+    if [ -n "$line" ]; then
+      AS_ISSUER="${line##*(issuer }"
+      AS_ISSUER="${AS_ISSUER%)}"
+      return 0
+    fi
+    if ! kill -0 "$AS_PID" 2>/dev/null; then
+      cat "$out" >&2
+      tail -n 50 "$err" >&2
+      die "mcp-hive auth exited before it was listening"
+    fi
+    sleep 0.1
+  done
+  stop_authserver
+  tail -n 50 "$err" >&2
+  die "mcp-hive auth did not print its listening line within ${MCP_HIVE_START_TIMEOUT:-30}s"
+}
+
+# list_as_scenarios SUITE SPEC -> authorization-server scenarios applicable at SPEC
+list_as_scenarios() {
+  node "$(suite_dir "$1")/dist/index.js" list --authorization --spec-version "$2" |
+    sed -n 's/^  - \([^ ]*\)\( \[\(.*\)\]\)\{0,1\}$/\1 \3/p' |
+    while read -r name applies; do
+      case ",$applies," in *",$2,"*) echo "$name" ;; esac
+    done
+}
+
+# The headless "browser" of authorization-code-grant:
+#   node -e "$AS_BROWSER_JS" LOGFILE <suite index.js> authorization ...
+# runs the suite (its output appended to LOGFILE), and once it has printed the authorization
+# URL and "Callback server started", fetches that URL following redirects; with auto-approve
+# the authorization server answers 302 to the suite's callback, which completes the scenario.
+# If the chain does not end at the callback (a login page, an error), the suite is stopped at
+# once instead of waiting 5 minutes. Exits with the suite's status.
+AS_BROWSER_JS='
+const { spawn } = require("child_process");
+const fs = require("fs");
+const [logPath, ...suiteArgs] = process.argv.slice(1);
+const log = fs.createWriteStream(logPath, { flags: "a" });
+const note = (m) => log.write(`[headless-browser] ${m}\n`);
+const child = spawn(process.execPath, suiteArgs, { stdio: ["ignore", "pipe", "pipe"] });
+let wantUrl = false, authUrl = null, listening = false, fetched = false, buf = "";
+function maybeFetch() {
+  if (fetched || !authUrl || !listening) return;
+  fetched = true;
+  note(`GET ${authUrl} (redirect: follow)`);
+  fetch(authUrl, { redirect: "follow", signal: AbortSignal.timeout(30000) })
+    .then(async (r) => {
+      const body = (await r.text()).replace(/\s+/g, " ").slice(0, 300);
+      note(`-> ${r.status} from ${r.url}: ${body}`);
+      const u = new URL(r.url);
+      if (u.hostname !== "127.0.0.1" || u.pathname !== "/callback") {
+        note("the authorization endpoint did not redirect to the callback (login page or error); stopping the suite");
+        child.kill("SIGTERM");
+      }
+    })
+    .catch((e) => {
+      note(`fetch failed: ${e.cause?.message ?? e.message}; stopping the suite`);
+      child.kill("SIGTERM");
+    });
+}
+child.stdout.setEncoding("utf8");
+child.stdout.on("data", (chunk) => {
+  log.write(chunk);
+  buf += chunk;
+  let nl;
+  while ((nl = buf.indexOf("\n")) >= 0) {
+    const line = buf.slice(0, nl).replace(/\r$/, "");
+    buf = buf.slice(nl + 1);
+    if (line.startsWith("Access the following URL in your browser")) wantUrl = true;
+    else if (wantUrl && /^https?:\/\/\S+$/.test(line)) { authUrl = line; wantUrl = false; }
+    else if (line.startsWith("Callback server started: ")) listening = true;
+    maybeFetch();
+  }
+});
+child.stderr.setEncoding("utf8");
+child.stderr.on("data", (chunk) => log.write(chunk));
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => { child.kill("SIGTERM"); setTimeout(() => process.exit(143), 2000).unref(); });
+child.on("exit", (code, signal) => {
+  if (signal) note(`suite ended by ${signal}`);
+  log.end(() => process.exit(code ?? 1));
+});
+'
+
+# run_as_suite SUITE LABEL SPEC CLIENT_ID CALLBACK_PORT SCENARIOS...: one suite run (all its
+# authorization scenarios, in its order: code grant needs the metadata scenario's result),
+# then one results row per selected scenario.
+run_as_suite() {
+  local suite="$1" label="$2" spec="$3" client_id="$4" cb_port="$5" d outdir logf rc t0 sc checks stats detail result
+  shift 5
+  d="$(suite_dir "$suite")"
+  outdir="$RESULTS_DIR/${label// /-}/$spec"
+  mkdir -p "$outdir"
+  logf="$outdir/run.log"
+  : >"$logf"
+  t0=$SECONDS
+  timeout --kill-after=10 "$SCENARIO_TIMEOUT" node -e "$AS_BROWSER_JS" "$logf" "$d/dist/index.js" authorization \
+    --url "$AS_ISSUER" --client-id "$client_id" --port "$cb_port" --resource "http://localhost:3000/mcp" \
+    --spec-version "$spec" -o "$outdir"
+  rc=$?
+  if ! kill -0 "$AS_PID" 2>/dev/null; then
+    log "mcp-hive auth died during $label/$spec; see $AS_LOGS"
+  fi
+  for sc in "$@"; do
+    selected "$sc" || continue
+    checks="$(ls -d "$outdir"/authorization-server-"$sc"-*/checks.json 2>/dev/null | head -n1)"
+    stats="- - -"
+    detail=""
+    if [ -n "$checks" ]; then
+      detail="$(summarise_checks "$checks" 2>&1)"
+      stats="$(head -n1 <<<"$detail")"
+      detail="$(tail -n +2 <<<"$detail")"
+    fi
+    read -r passed failed warnings <<<"$stats"
+    if [ -z "$checks" ]; then
+      if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then result=TIMEOUT; else result=FAIL; fi
+    elif [ "$failed" != 0 ]; then
+      result=FAIL
+    elif [ "$passed" = 0 ] && node -e 'process.exit(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).every((c) => c.status === "SKIPPED") ? 0 : 1)' "$checks"; then
+      result=SKIPPED
+    elif [ "$passed" = 0 ]; then
+      result=FAIL
+    else
+      result=PASS
+    fi
+    if ! kill -0 "$AS_PID" 2>/dev/null && [ "$result" = PASS ]; then
+      result=FAIL
+      detail="${detail:+$detail
+}      mcp-hive auth exited during this run"
+    fi
+    printf '%-8s %-26s %-11s %-38s checks %s passed, %s failed, %s warnings (%ss)\n' \
+      "$result" "$label" "$spec" "$sc" "$passed" "$failed" "$warnings" "$((SECONDS - t0))"
+    if [ "$result" != PASS ]; then
+      [ -n "$detail" ] && printf '%s\n' "$detail"
+      if [ -z "$checks" ] || [ "$result" = TIMEOUT ]; then
+        echo "      (exit $rc; last lines of ${logf#"$REPO_ROOT"/}:)"
+        tail -n 15 "$logf" | sed 's/^/      | /'
+      fi
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$spec" "$sc" "$result" "$passed" "$failed" \
+      "$warnings" "${checks#"$REPO_ROOT"/}" "${logf#"$REPO_ROOT"/}" >>"$RESULTS_TSV"
+  done
+}
+
+run_authserver() {
+  local suite="$AS_SUITE" cb_port config dir format label spec scenarios any sc client_id=conformance-public
+  case " $SUITES " in *" $suite "*) ;; *)
+    log "authorization-server run skipped: it needs suite $suite (CONFORMANCE_SUITES=$SUITES)"
+    return 0
+    ;;
+  esac
+  dir="$RESULTS_DIR/authserver"
+  mkdir -p "$dir"
+  cb_port="$(free_port)" || die "could not pick a free port"
+  # A public client (no secret): the suite's authorization-code-grant picks
+  # token_endpoint_auth_method "none" whenever the server lists it, even when given a secret.
+  config="$dir/authserver.toml"
+  cat >"$config" <<EOF
+# Written by scripts/conformance.sh for the authorization-server conformance run.
+[authserver]
+clients = [
+  { client_id = "$client_id", client_name = "MCP conformance suite", redirect_uris = ["http://127.0.0.1:$cb_port/callback"], grant_types = ["authorization_code", "refresh_token"] },
+]
+EOF
+  for format in $AUTH_FORMATS; do
+    case "$format" in opaque | jwt) ;; *) die "CONFORMANCE_AUTH_TOKEN_FORMATS: unknown format '$format' (opaque, jwt)" ;; esac
+    label="$suite auth-$format"
+    for spec in $SPECS; do
+      scenarios="$(list_as_scenarios "$suite" "$spec")" || die "listing authorization scenarios of $suite failed"
+      [ -n "$scenarios" ] || die "no authorization-server scenarios listed by $suite for $spec"
+      any=0
+      for sc in $scenarios; do selected "$sc" && any=1; done
+      [ "$any" = 1 ] || continue
+      if [ -z "$AS_PID" ] || ! kill -0 "$AS_PID" 2>/dev/null; then
+        stop_authserver
+        start_authserver "$dir/$format" "$format" "$config"
+        log "mcp-hive auth pid $AS_PID ($format tokens, auto-approve) issuer $AS_ISSUER (log: $AS_LOGS)"
+      fi
+      section "conformance $label, --spec-version $spec (mcp-hive auth at $AS_ISSUER, client $client_id, callback port $cb_port)"
+      # word-split on purpose: one argument per scenario
+      # shellcheck disable=SC2086
+      run_as_suite "$suite" "$label" "$spec" "$client_id" "$cb_port" $scenarios
+    done
+    stop_authserver
+  done
+}
+
+if [ "$AUTHSERVER" != 0 ]; then
+  run_authserver
+fi
+
 # summary.json + closing summary
 node -e '
   const fs = require("fs");
@@ -381,8 +618,11 @@ node -e '
   const rows = fs.readFileSync(tsv, "utf8").split("\n").filter(Boolean).map((l) => {
     const [label, spec, scenario, result, passed, failed, warnings, checks, log] = l.split("\t");
     const num = (x) => (x === "-" ? null : Number(x));
-    const [suite, xn] = label.split(" ");
-    return { suite, replicas: xn ? Number(xn.slice(1)) : 1, spec, scenario, result,
+    const [suite, tag = ""] = label.split(" ");
+    const as = tag.startsWith("auth-");
+    return { suite, target: as ? "authorization-server" : "mcp-server",
+             ...(as ? { token_format: tag.slice(5) } : {}),
+             replicas: tag.startsWith("x") ? Number(tag.slice(1)) : 1, spec, scenario, result,
              checks_passed: num(passed), checks_failed: num(failed),
              warnings: num(warnings), checks_json: checks || null, log };
   });
@@ -394,17 +634,20 @@ total=$(wc -l <"$RESULTS_TSV")
 npass=$(awk -F'\t' '$4 == "PASS"' "$RESULTS_TSV" | wc -l)
 nskip=$(awk -F'\t' '$4 == "SKIPPED"' "$RESULTS_TSV" | wc -l)
 nfail=$((total - npass - nskip))
-printf '%-8s %-18s %-11s %s\n' RESULT SUITE SPEC SCENARIO
-awk -F'\t' '{ printf "%-8s %-18s %-11s %s\n", $4, $1, $2, $3 }' "$RESULTS_TSV"
+printf '%-8s %-26s %-11s %s\n' RESULT SUITE SPEC SCENARIO
+awk -F'\t' '{ printf "%-8s %-26s %-11s %s\n", $4, $1, $2, $3 }' "$RESULTS_TSV"
 echo
-printf '%-18s %-11s %6s %6s %7s\n' SUITE SPEC PASSED FAILED SKIPPED
+printf '%-26s %-11s %6s %6s %7s\n' SUITE SPEC PASSED FAILED SKIPPED
 awk -F'\t' '{ k = $1 "\t" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
                if ($4 == "PASS") p[k]++; else if ($4 == "SKIPPED") s[k]++; else f[k]++ }
              END { for (i = 1; i <= n; i++) { split(order[i], a, "\t")
-                     printf "%-18s %-11s %6d %6d %7d\n", a[1], a[2], p[order[i]], f[order[i]], s[order[i]] } }' "$RESULTS_TSV"
+                     printf "%-26s %-11s %6d %6d %7d\n", a[1], a[2], p[order[i]], f[order[i]], s[order[i]] } }' "$RESULTS_TSV"
 echo
 echo "Results: ${RESULTS_DIR#"$REPO_ROOT"/}/summary.json (per scenario: <suite>[-xN]/<spec>/<scenario>/server-*/checks.json and run.log)"
 [ "$SINGLE" != 0 ] && echo "Server log: ${RESULTS_DIR#"$REPO_ROOT"/}/server-*/server.stderr"
+if [ "$AUTHSERVER" != 0 ] && [ -d "$RESULTS_DIR/authserver" ]; then
+  echo "Authorization-server run: ${RESULTS_DIR#"$REPO_ROOT"/}/<suite>-auth-<format>/<spec>/{authorization-server-<scenario>-*/checks.json,run.log (suite + headless browser)}; mcp-hive auth logs: ${RESULTS_DIR#"$REPO_ROOT"/}/authserver/<format>/server.stderr"
+fi
 if [ "$REPLICAS" -ge 2 ]; then
   echo "Replicated run logs: ${RESULTS_DIR#"$REPO_ROOT"/}/replicated-*/{replica-*/server.stderr,proxy.stderr,redis.log}"
 fi

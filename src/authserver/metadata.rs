@@ -34,6 +34,10 @@ pub fn document(st: &AsState) -> Value {
         "id_token_signing_alg_values_supported": [st.keys.algorithm()],
         "service_documentation": "https://github.com/mcp-hive/mcp-hive#authorization-oauth-21",
     });
+    if s.public_introspection {
+        doc["introspection_endpoint_auth_methods_supported"] =
+            json!(["client_secret_basic", "client_secret_post", "none"]);
+    }
     if s.registration_enabled {
         doc["registration_endpoint"] = json!(st.url("/register"));
     }
