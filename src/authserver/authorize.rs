@@ -163,6 +163,12 @@ pub fn validate(
         ));
     }
     let scope = resolve_scope(s, client, p.get("scope")).map_err(|d| fail("invalid_scope", &d))?;
+    if p.resources().len() > 1 {
+        return Err(fail(
+            "invalid_target",
+            "this server binds one resource per authorization; send a single resource",
+        ));
+    }
     let resource = match p.get("resource") {
         Some(r) if valid_resource(r) => Some(r.to_owned()),
         Some(_) => {

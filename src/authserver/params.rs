@@ -1,13 +1,17 @@
 //! Form parameters of the OAuth endpoints (`application/x-www-form-urlencoded`, RFC 6749 §3.2 /
 //! Appendix B): a parameter sent more than once is an `invalid_request` ("Request and response
-//! parameters MUST NOT be included more than once"), empty values count as absent.
+//! parameters MUST NOT be included more than once"), except `resource`, which RFC 8707 §2 lets a
+//! client repeat; empty values count as absent.
 
 use super::error::OAuthError;
 use std::collections::HashMap;
 
 /// Decoded parameters.
 #[derive(Debug, Default, Clone)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    single: HashMap<String, String>,
+    resources: Vec<String>,
+}
 
 impl Params {
     /// Parses a form body or a query string.
@@ -15,8 +19,13 @@ impl Params {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
             .map_err(|e| OAuthError::InvalidRequest(format!("malformed form parameters: {e}")))?;
         let mut map = HashMap::with_capacity(pairs.len());
+        let mut resources = Vec::new();
         for (k, v) in pairs {
             if v.is_empty() {
+                continue;
+            }
+            if k == "resource" {
+                resources.push(v);
                 continue;
             }
             if map.insert(k.clone(), v).is_some() {
@@ -25,12 +34,23 @@ impl Params {
                 )));
             }
         }
-        Ok(Self(map))
+        Ok(Self {
+            single: map,
+            resources,
+        })
     }
 
-    /// A parameter.
+    /// A parameter (for `resource`, the first of its values).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        if key == "resource" {
+            return self.resources.first().map(String::as_str);
+        }
+        self.single.get(key).map(String::as_str)
+    }
+
+    /// Every `resource` value (RFC 8707 §2 allows several).
+    pub fn resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// A parameter that must be present.
@@ -52,5 +72,8 @@ mod tests {
         assert_eq!(p.get("c"), Some("x y"));
         assert!(Params::parse(b"a=1&a=2").is_err());
         assert!(p.require("z").is_err());
+        let r = Params::parse(b"resource=a&resource=b").unwrap();
+        assert_eq!(r.resources(), ["a", "b"]);
+        assert_eq!(r.get("resource"), Some("a"));
     }
 }

@@ -7,6 +7,7 @@
 //! | `code-used:<sha256(code)>` | the grant id | the refresh lifetime: a replayed code revokes its grant |
 //! | `at:<sha256(token)>` | [`TokenRecord`] (opaque access tokens) | the token lifetime |
 //! | `rt:<sha256(token)>` | [`TokenRecord`] (refresh tokens) | refresh lifetime; taken (rotated) on use |
+//! | `rt-used:<sha256(token)>` | the grant id | the rest of its lifetime: a replayed refresh token revokes its grant |
 //! | `revoked-grant:<grant>` | `1` | the refresh lifetime |
 //! | `revoked-jti:<jti>` | `1` | the JWT's lifetime (RFC 7009 for JWT access tokens) |
 //! | `signing-key` | PEM | forever (shared by replicas) |
@@ -87,6 +88,20 @@ pub struct TokenRecord {
     pub issued_at: u64,
     /// Expiry (seconds).
     pub expires_at: u64,
+}
+
+/// What taking a refresh token found.
+#[derive(Debug)]
+pub enum RefreshTake {
+    /// The current token of its grant.
+    Fresh(TokenRecord),
+    /// Already rotated: its grant must be revoked (OAuth 2.1 §4.3.1).
+    Replayed {
+        /// The grant the token belonged to.
+        grant_id: String,
+    },
+    /// Never issued, expired or revoked.
+    Unknown,
 }
 
 /// What taking a code found.
@@ -227,9 +242,23 @@ impl State {
             .await
     }
 
-    /// Takes a refresh token (rotation: of concurrent users, one wins).
-    pub async fn take_refresh(&self, token: &str) -> Result<Option<TokenRecord>, KvError> {
-        Ok(decode(self.kv.take(&self.key("rt", &digest(token))).await?))
+    /// Takes a refresh token (rotation: of concurrent users, one wins) and remembers it as used
+    /// until it would have expired, so a replay can be recognized.
+    pub async fn take_refresh(&self, token: &str) -> Result<RefreshTake, KvError> {
+        let hash = digest(token);
+        match decode::<TokenRecord>(self.kv.take(&self.key("rt", &hash)).await?) {
+            Some(rec) => {
+                let ttl = Duration::from_secs(rec.expires_at.saturating_sub(now_secs()).max(1));
+                self.kv
+                    .put(&self.key("rt-used", &hash), &rec.grant_id, ttl)
+                    .await?;
+                Ok(RefreshTake::Fresh(rec))
+            }
+            None => Ok(match self.kv.get(&self.key("rt-used", &hash)).await? {
+                Some(grant_id) => RefreshTake::Replayed { grant_id },
+                None => RefreshTake::Unknown,
+            }),
+        }
     }
 
     /// A refresh token's record (without taking it).

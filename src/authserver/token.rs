@@ -17,7 +17,7 @@ use super::clients;
 use super::error::OAuthError;
 use super::params::Params;
 use super::pkce;
-use super::state::{CodeTake, TokenRecord, now_secs, random_token};
+use super::state::{CodeTake, RefreshTake, TokenRecord, now_secs, random_token};
 use crate::config::TokenFormat;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -69,6 +69,9 @@ struct Grant {
     grant_id: String,
     /// Absolute expiry of the refresh token (kept across rotations).
     refresh_expires_at: Option<u64>,
+    /// The scope of the grant, which the new refresh token keeps even when this access token
+    /// was narrowed (RFC 6749 §6).
+    grant_scope: Option<String>,
 }
 
 fn require_form(req: &HttpRequest) -> Result<(), OAuthError> {
@@ -137,13 +140,7 @@ async fn authorization_code(
             "the code_verifier does not match the code_challenge".into(),
         ));
     }
-    if let Some(resource) = params.get("resource")
-        && rec.resource.as_deref() != Some(resource)
-    {
-        return Err(OAuthError::InvalidTarget(
-            "resource differs from the authorized resource".into(),
-        ));
-    }
+    check_same_resource(params, rec.resource.as_deref())?;
     Ok(Grant {
         client_id: rec.client_id,
         subject: Some(rec.subject),
@@ -151,14 +148,35 @@ async fn authorization_code(
         resource: rec.resource,
         grant_id: rec.grant_id,
         refresh_expires_at: None,
+        grant_scope: None,
     })
+}
+
+/// Every `resource` of the request must be the one the grant is for (RFC 8707 §2).
+fn check_same_resource(params: &Params, granted: Option<&str>) -> Result<(), OAuthError> {
+    if params
+        .resources()
+        .iter()
+        .any(|r| Some(r.as_str()) != granted)
+    {
+        return Err(OAuthError::InvalidTarget(
+            "resource differs from the authorized resource".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn refresh(st: &AsState, params: &Params, client_id: &str) -> Result<Grant, OAuthError> {
     let token = params.require("refresh_token")?;
     let invalid =
         || OAuthError::InvalidGrant("the refresh token is invalid, expired or revoked".into());
-    let Some(rec) = st.state.take_refresh(token).await? else {
+    // Everything is checked before the token is taken: a refused request costs nothing.
+    let Some(rec) = st.state.refresh(token).await? else {
+        if let RefreshTake::Replayed { grant_id } = st.state.take_refresh(token).await? {
+            let remember = Duration::from_secs(st.settings.refresh_token_ttl_secs);
+            st.state.revoke_grant(&grant_id, remember).await?;
+            tracing::warn!(client = %client_id, "rotated refresh token replayed; its grant is revoked");
+        }
         return Err(invalid());
     };
     if rec.client_id != client_id
@@ -179,13 +197,12 @@ async fn refresh(st: &AsState, params: &Params, client_id: &str) -> Result<Grant
         }
         None => rec.scope.clone(),
     };
-    if let Some(resource) = params.get("resource")
-        && rec.resource.as_deref() != Some(resource)
-    {
-        return Err(OAuthError::InvalidTarget(
-            "resource differs from the original grant's".into(),
-        ));
-    }
+    check_same_resource(params, rec.resource.as_deref())?;
+    let rec = match st.state.take_refresh(token).await? {
+        RefreshTake::Fresh(rec) => rec,
+        // Another request rotated it between the check and the take.
+        RefreshTake::Replayed { .. } | RefreshTake::Unknown => return Err(invalid()),
+    };
     Ok(Grant {
         client_id: rec.client_id,
         subject: rec.subject,
@@ -193,6 +210,7 @@ async fn refresh(st: &AsState, params: &Params, client_id: &str) -> Result<Grant
         resource: rec.resource,
         grant_id: rec.grant_id,
         refresh_expires_at: Some(rec.expires_at),
+        grant_scope: Some(rec.scope),
     })
 }
 
@@ -226,6 +244,11 @@ fn client_credentials(
             "scope {bad} is not allowed"
         )));
     }
+    if params.resources().len() > 1 {
+        return Err(OAuthError::InvalidTarget(
+            "this server issues a token for one resource at a time".into(),
+        ));
+    }
     let resource = params.get("resource").map(str::to_owned);
     if let Some(r) = &resource {
         check_resource(r)?;
@@ -237,6 +260,7 @@ fn client_credentials(
         resource,
         grant_id: random_token(16),
         refresh_expires_at: None,
+        grant_scope: None,
     })
 }
 
@@ -301,7 +325,7 @@ async fn issue(st: &AsState, grant: Grant, with_refresh: bool) -> Result<HttpRes
         let rec = TokenRecord {
             client_id: grant.client_id,
             subject: grant.subject,
-            scope: grant.scope,
+            scope: grant.grant_scope.unwrap_or(grant.scope),
             resource: grant.resource,
             grant_id: grant.grant_id,
             issued_at: now,

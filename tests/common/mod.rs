@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod auth_server;
+pub mod authserver;
 
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;
