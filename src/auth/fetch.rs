@@ -125,7 +125,7 @@ async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u
 }
 
 /// The error and its causes ("error sending request: connection refused").
-fn with_sources(e: &dyn std::error::Error) -> String {
+pub fn with_sources(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -15,8 +15,9 @@
 //! cached.
 
 use super::AsState;
-use super::clients::{Origin, validate_metadata};
-use super::state::{ClientRecord, now_secs};
+use super::clients::{Origin, record, validate_metadata};
+use super::state::ClientRecord;
+use crate::auth::fetch::with_sources as chain;
 use serde_json::{Map, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -81,18 +82,6 @@ async fn fetch(st: &AsState, url: &str) -> Result<ClientRecord, String> {
         .map_err(|_| format!("timed out after {} ms", limit.as_millis()))?
 }
 
-/// The error and its causes ("error sending request: dns error: ...").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
     let too_large = || format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes");
     if response
@@ -126,18 +115,7 @@ pub fn record_from_document(
     }
     let m =
         validate_metadata(doc, scopes_supported, Origin::Document).map_err(|e| e.to_string())?;
-    Ok(ClientRecord {
-        client_id: url.to_owned(),
-        secret_hash: None,
-        redirect_uris: m.redirect_uris,
-        grant_types: m.grant_types,
-        token_endpoint_auth_method: m.token_endpoint_auth_method,
-        scope: m.scope,
-        client_name: m.client_name,
-        application_type: m.application_type,
-        created_at: now_secs(),
-        static_client: false,
-    })
+    Ok(record(url.to_owned(), None, m, false))
 }
 
 /// Checks a client identifier URL (draft §3): https (or http with `allow_private`), canonical

@@ -35,7 +35,8 @@ fn bad(msg: impl Into<String>) -> OAuthError {
     OAuthError::InvalidClientMetadata(msg.into())
 }
 
-fn record(
+/// The stored record of validated metadata.
+pub(crate) fn record(
     client_id: String,
     secret_hash: Option<String>,
     m: Metadata,
