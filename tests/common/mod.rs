@@ -5,6 +5,8 @@
 
 pub mod auth_server;
 pub mod authserver;
+pub mod jwt_keys;
+pub mod rejection;
 
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;
