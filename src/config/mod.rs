@@ -482,4 +482,59 @@ mod tests {
             Settings::load_from(&env(&[("MCP_CONFORMANCE_FIXTURES", "maybe")]), None).unwrap_err();
         assert!(e.to_string().contains("MCP_CONFORMANCE_FIXTURES"), "{e}");
     }
+
+    #[test]
+    fn auth_settings_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("OAUTH_SERVER_URL", "localhost:3001")],
+                "OAUTH_SERVER_URL",
+            ),
+            (&[("AUTH_TOKEN_MODE", "magic")], "auth.mode"),
+            (&[("DISABLE_AUTH", "perhaps")], "DISABLE_AUTH"),
+            (&[("MCP_SCOPE", "two scopes")], "MCP_SCOPE"),
+            (&[("MCP_TOOL_SCOPES", "count")], "MCP_TOOL_SCOPES"),
+            (
+                &[
+                    ("AUTH_TOKEN_MODE", "jwt"),
+                    ("MCP_HIVE__AUTH__JWT__ALGORITHMS", "HS256"),
+                ],
+                "auth.jwt.algorithms",
+            ),
+            (
+                &[("AUTH_TOKEN_MODE", "jwt"), ("JWT_JWKS_URL", "ftp://x")],
+                "JWT_JWKS_URL",
+            ),
+            (
+                &[("OAUTH_CLIENT_AUTH_METHOD", "client_secret_post")],
+                "OAUTH_CLIENT_AUTH_METHOD",
+            ),
+            (&[("OAUTH_CLIENT_SECRET", "s")], "OAUTH_CLIENT_ID"),
+            (&[("AUTH_PORT", "99999")], "AUTH_PORT"),
+            (&[("ISSUER_URL", "nope")], "ISSUER_URL"),
+            (&[("AUTH_USERS", "alice")], "AUTH_USERS"),
+            (
+                &[("AUTH_TOKEN_FORMAT", "paseto")],
+                "authserver.token_format",
+            ),
+        ];
+        for (vars, named) in cases {
+            let e = Settings::load_from(&env(vars), None).unwrap_err();
+            assert!(e.to_string().contains(named), "{vars:?}: {e}");
+        }
+        // Auth off: its settings are not checked.
+        let s = Settings::load_from(
+            &env(&[("DISABLE_AUTH", "true"), ("OAUTH_SERVER_URL", "nonsense")]),
+            None,
+        )
+        .unwrap();
+        assert!(s.auth.disabled);
+        let s = Settings::load_from(
+            &env(&[("AUTH_USERS", "alice:a1,bob:b2"), ("JWT_AUDIENCE", "x, y")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.authserver.users.len(), 2);
+        assert_eq!(s.auth.audiences, ["x", "y"]);
+    }
 }
