@@ -7,6 +7,9 @@
 //! - `GET`: opens the standalone SSE stream, or resumes any stream with `Last-Event-ID`.
 //! - `DELETE`: ends the session; later requests with its id get 404.
 //!
+//! A POST without a session whose version header or `_meta` names the stateless revision
+//! (2026-07-28) goes to [`crate::http::stateless`] instead.
+//!
 //! Every handler takes a [`Caller`]: the request is authenticated before anything else is read
 //! (2025-06-18+ `basic/authorization.mdx`), the session is bound to the principal that created
 //! it (another principal's requests get 404, like an unknown session), `tools/call` checks the
@@ -23,6 +26,7 @@ use crate::protocol::jsonrpc::{
     ErrorObject, Message, Payload, Request, error_value, response_value,
 };
 use crate::protocol::server::parse_initialize;
+use crate::protocol::stateless::selects_stateless;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::STANDALONE_STREAM;
 use crate::session::{NewSession, PostReply, ReplyMode, SessionHandle};
@@ -46,11 +50,18 @@ pub async fn post(
     tag_session(&req, &caller);
     headers::require_json_content_type(&req)?;
     headers::require_post_accept(&req)?;
-    let header_version = headers::protocol_version(&req)?;
     let session_id = headers::session_id(&req)?;
     let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
+    let raw_version = req
+        .headers()
+        .get(headers::PROTOCOL_VERSION)
+        .and_then(|v| v.to_str().ok());
+    if session_id.is_none() && selects_stateless(raw_version, &value) {
+        return crate::http::stateless::post(&req, caller, &auth, value, &state).await;
+    }
+    let header_version = headers::protocol_version(&req)?;
     let payload = Payload::from_value(value).map_err(HttpError::BadRequest)?;
     tag(&req, |t| {
         t.session.clone_from(&session_id);

@@ -1,6 +1,6 @@
 //! The HTTP boundary (actix-web): routes, the shared [`McpState`], and the middleware stack.
 //!
-//! - [`mcp`]: POST/GET/DELETE on the MCP endpoint;
+//! - [`mcp`]: POST/GET/DELETE on the MCP endpoint; [`stateless`]: its 2026-07-28 lane;
 //! - [`sse`]: SSE responses backed by session streams;
 //! - [`headers`]: typed transport headers; [`error`]: [`error::HttpError`] → status + JSON-RPC body;
 //! - [`origin`]: Origin validation and CORS; [`access_log`]: one line per request;
@@ -14,6 +14,7 @@ pub mod health;
 pub mod mcp;
 pub mod origin;
 pub mod sse;
+pub mod stateless;
 pub mod well_known;
 
 use crate::config::Settings;

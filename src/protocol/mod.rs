@@ -6,4 +6,5 @@ pub mod context;
 pub mod jsonrpc;
 pub mod pagination;
 pub mod server;
+pub mod stateless;
 pub mod version;
