@@ -234,13 +234,18 @@ impl Authenticator {
         Ok(Caller::verified(&verified))
     }
 
-    /// Checks the extra scopes of `tool` (`tools/call`); anonymous callers (auth disabled)
-    /// always pass.
-    pub fn authorize_tool(&self, caller: &Caller, tool: &str) -> Result<(), Rejection> {
+    /// Checks the extra scopes of `tool` (`tools/call`): configured ones and those the tool
+    /// `declared`; anonymous callers (auth disabled) always pass.
+    pub fn authorize_tool(
+        &self,
+        caller: &Caller,
+        tool: &str,
+        declared: &[String],
+    ) -> Result<(), Rejection> {
         match (&self.enabled, caller.principal()) {
             (Some(_), Some(p)) => self
                 .policy
-                .check_tool(tool, &p.scopes)
+                .check_tool(tool, declared, &p.scopes)
                 .map_err(|needed| self.reject(AuthError::InsufficientScope(needed))),
             (Some(_), None) => Err(self.reject(AuthError::MissingToken)),
             (None, _) => Ok(()),

@@ -1,5 +1,6 @@
 //! Which scopes an operation needs: the endpoint scope (`MCP_SCOPE`, every request) and the
-//! optional per-tool scopes (`auth.tool_scopes` / `MCP_TOOL_SCOPES`, checked at `tools/call`).
+//! optional per-tool scopes, from configuration (`auth.tool_scopes` / `MCP_TOOL_SCOPES`) and from
+//! the tool's own declaration (`ToolSpec::scopes` in the library API), checked at `tools/call`.
 //! A request lacking any of them is refused with 403 `insufficient_scope` listing *all* scopes
 //! the operation needs (MCP 2025-11-25 "Scope Challenge Handling", and 2026-07-28: "include all
 //! scopes required for the current operation in a single challenge"), so a client can step up
@@ -33,13 +34,16 @@ impl ScopePolicy {
         check(&self.endpoint, granted)
     }
 
-    /// `Err(all needed scopes)` when `granted` lacks a scope of the endpoint or of `tool`.
-    pub fn check_tool(&self, tool: &str, granted: &[String]) -> Result<(), Vec<String>> {
-        let Some(extra) = self.tools.get(tool) else {
-            return self.check_endpoint(granted);
-        };
+    /// `Err(all needed scopes)` when `granted` lacks a scope of the endpoint, of `tool` in the
+    /// configuration, or `declared` by the tool itself.
+    pub fn check_tool(
+        &self,
+        tool: &str,
+        declared: &[String],
+        granted: &[String],
+    ) -> Result<(), Vec<String>> {
         let mut needed = self.endpoint.clone();
-        for s in extra {
+        for s in self.tools.get(tool).into_iter().flatten().chain(declared) {
             if !needed.contains(s) {
                 needed.push(s.clone());
             }
@@ -76,13 +80,26 @@ mod tests {
         let p = ScopePolicy::new("mcp:tools", &tools);
         assert!(p.check_endpoint(&v(&["mcp:tools"])).is_ok());
         assert_eq!(p.check_endpoint(&v(&["other"])), Err(v(&["mcp:tools"])));
-        assert!(p.check_tool("add", &v(&["mcp:tools"])).is_ok());
+        assert!(p.check_tool("add", &[], &v(&["mcp:tools"])).is_ok());
         assert_eq!(
-            p.check_tool("count", &v(&["mcp:tools"])),
+            p.check_tool("count", &[], &v(&["mcp:tools"])),
             Err(v(&["mcp:tools", "mcp:count"]))
         );
         assert!(
-            p.check_tool("count", &v(&["mcp:count", "mcp:tools"]))
+            p.check_tool("count", &[], &v(&["mcp:count", "mcp:tools"]))
+                .is_ok()
+        );
+        // Scopes the tool declares itself add to the configured ones.
+        assert_eq!(
+            p.check_tool(
+                "count",
+                &v(&["mcp:admin", "mcp:count"]),
+                &v(&["mcp:tools", "mcp:count"])
+            ),
+            Err(v(&["mcp:tools", "mcp:count", "mcp:admin"]))
+        );
+        assert!(
+            p.check_tool("add", &v(&["mcp:admin"]), &v(&["mcp:tools", "mcp:admin"]))
                 .is_ok()
         );
         assert!(

@@ -75,7 +75,14 @@ pub async fn post(
             && r.method == "tools/call"
             && let Some(tool) = r.params.get("name").and_then(Value::as_str)
         {
-            auth.authorize_tool(&caller, tool)?;
+            let declared = state
+                .sessions
+                .server()
+                .registry
+                .tool(tool)
+                .map(|t| t.required_scopes.clone())
+                .unwrap_or_default();
+            auth.authorize_tool(&caller, tool, &declared)?;
         }
     }
 

@@ -108,7 +108,14 @@ pub async fn post(
     if request.method == "tools/call"
         && let Some(tool) = request.params.get("name").and_then(Value::as_str)
     {
-        auth.authorize_tool(&caller, tool)?;
+        let declared = state
+            .sessions
+            .server()
+            .registry
+            .tool(tool)
+            .map(|t| t.required_scopes.clone())
+            .unwrap_or_default();
+        auth.authorize_tool(&caller, tool, &declared)?;
     }
     let server = state.sessions.server();
     let outcome = if request.method == "server/discover" {
