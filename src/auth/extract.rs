@@ -9,7 +9,7 @@ use crate::principal::Principal;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The authenticated caller of a request (anonymous when auth is disabled).
 #[derive(Debug, Clone, Default)]
@@ -45,10 +45,9 @@ impl Caller {
     /// are closed then, so the client reconnects with a fresh token.
     pub fn token_lifetime(&self) -> Option<Duration> {
         let exp = self.expires_at?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Some(Duration::from_secs(exp.saturating_sub(now)))
+        Some(Duration::from_secs(
+            exp.saturating_sub(super::introspection::now_secs()),
+        ))
     }
 }
 

@@ -103,12 +103,17 @@ pub async fn json_object(
     }
 }
 
-enum ReadError {
+/// Why a body could not be read within its limit.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Larger than the limit (by `Content-Length` or while reading).
     TooLarge,
+    /// The connection failed while reading.
     Transport(reqwest::Error),
 }
 
-async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+/// Reads a response body of at most `limit` bytes.
+pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge);
     }

@@ -17,7 +17,7 @@
 use super::AsState;
 use super::clients::{Origin, record, validate_metadata};
 use super::state::ClientRecord;
-use crate::auth::fetch::with_sources as chain;
+use crate::auth::fetch::{ReadError, read_limited, with_sources as chain};
 use serde_json::{Map, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -68,7 +68,14 @@ async fn fetch(st: &AsState, url: &str) -> Result<ClientRecord, String> {
         if response.status() != reqwest::StatusCode::OK {
             return Err(format!("answered HTTP {}", response.status().as_u16()));
         }
-        let body = read_limited(response).await?;
+        let body = read_limited(response, MAX_DOCUMENT_BYTES)
+            .await
+            .map_err(|e| match e {
+                ReadError::TooLarge => {
+                    format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+                }
+                ReadError::Transport(e) => format!("reading the document: {}", chain(&e)),
+            })?;
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(doc)) => {
                 record_from_document(&doc, url, &st.settings.scopes_supported)
@@ -80,28 +87,6 @@ async fn fetch(st: &AsState, url: &str) -> Result<ClientRecord, String> {
     tokio::time::timeout(limit, work)
         .await
         .map_err(|_| format!("timed out after {} ms", limit.as_millis()))?
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let too_large = || format!("the document is larger than {MAX_DOCUMENT_BYTES} bytes");
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("reading the document: {}", chain(&e)))?
-    {
-        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The client of a fetched document: `client_id` must equal the URL it came from (draft §4.1).
