@@ -2,12 +2,15 @@
 //!
 //! It hides `actix::Addr` and the actor's message types, turns mailbox failures into
 //! [`SessionError::Gone`] (the caller re-resolves the session, which rehydrates a new actor),
-//! and carries the immutable session facts the transport needs (version, principal).
+//! and carries the session facts the transport needs (version, principal, whether the session
+//! is initialized).
 
 use crate::principal::Principal;
 use crate::protocol::jsonrpc::Message;
 use crate::protocol::version::ProtocolVersion;
-use crate::session::actor::{Attach, Detach, Post, SessionActor, SessionFacts, Terminate};
+use crate::session::actor::{Attach, Detach, Post, Refresh, SessionActor, SessionFacts, Terminate};
+use crate::session::event_id::STANDALONE_STREAM;
+use crate::store::SessionPatch;
 use crate::store::StoreError;
 use actix::Addr;
 use serde_json::Value;
@@ -35,6 +38,9 @@ pub enum ReplyMode {
     Json,
     /// A `text/event-stream` carrying related messages and then the responses.
     Sse,
+    /// Everything on the session's standalone stream; the POST itself gets 202 (the HTTP+SSE
+    /// transport of 2024-11-05, and stdio).
+    Standalone,
 }
 
 /// What the session did with a POST.
@@ -110,6 +116,12 @@ impl SessionHandle {
         self.facts.principal.as_ref()
     }
 
+    /// Whether `initialize` was processed (always true for Streamable HTTP sessions, which
+    /// `initialize` creates).
+    pub fn initialized(&self) -> bool {
+        self.facts.initialized
+    }
+
     /// Whether the actor is still running.
     pub fn is_alive(&self) -> bool {
         self.addr.connected()
@@ -137,9 +149,30 @@ impl SessionHandle {
         self.addr
             .send(Attach {
                 stream: stream.to_owned(),
+                ends_session: false,
             })
             .await
             .map_err(|_| SessionError::Gone)?
+    }
+
+    /// Attaches the connection that carries every message of an HTTP+SSE or stdio session to
+    /// the standalone stream; the session ends when this connection detaches.
+    pub async fn attach_carrier(&self) -> Result<Connection, SessionError> {
+        self.addr
+            .send(Attach {
+                stream: STANDALONE_STREAM.to_owned(),
+                ends_session: true,
+            })
+            .await
+            .map_err(|_| SessionError::Gone)?
+    }
+
+    /// Makes the actor take the facts of an `Initialized` patch; returns the refreshed handle.
+    pub(crate) async fn refresh(&self, patch: SessionPatch) -> Result<SessionHandle, SessionError> {
+        self.addr
+            .send(Refresh(patch))
+            .await
+            .map_err(|_| SessionError::Gone)
     }
 
     /// Stops the actor without touching the store (the session is already gone).

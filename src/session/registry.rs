@@ -1,6 +1,7 @@
-//! [`SessionRegistry`]: creates sessions at `initialize`, finds the live actor of a session id on
-//! this replica, and rehydrates one from the store when there is none (after hibernation, or
-//! when another replica created the session).
+//! [`SessionRegistry`]: creates sessions at `initialize` (Streamable HTTP) or before it
+//! ([`SessionRegistry::open`]: `GET /sse` of the 2024-11-05 HTTP+SSE transport, stdio), finds
+//! the live actor of a session id on this replica, and rehydrates one from the store when there
+//! is none (after hibernation, or when another replica created the session).
 //!
 //! Session ids are 128 random bits from the OS CSPRNG, hex-encoded (32 visible ASCII
 //! characters), as 2025-11-25 `basic/transports.mdx` "Session Management" requires. A session
@@ -14,7 +15,7 @@ use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::peer::SessionShared;
 use crate::store::bus::Bus;
-use crate::store::{EventStore, SessionRecord, SessionStore, record::now_ms};
+use crate::store::{EventStore, SessionPatch, SessionRecord, SessionStore, record::now_ms};
 use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
 use rand::Rng;
@@ -41,6 +42,24 @@ pub struct SessionSettings {
     /// Redis round trip that also slides its TTL); without it, a request landing within a few
     /// milliseconds of a DELETE on another replica may still be served.
     pub verify_each_request: bool,
+}
+
+impl SessionSettings {
+    /// The timings configured in `[session]` (shared by the HTTP server and stdio).
+    pub fn from_config(settings: &crate::config::Settings) -> Self {
+        let s = &settings.session;
+        // An actor must hibernate before its record can expire, so that an expired session is
+        // always answered from the store (404), never from a stale actor.
+        let idle = Duration::from_secs(s.actor_idle_secs.min(s.idle_timeout_secs));
+        Self {
+            actor_idle: idle,
+            idle_check: (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+            touch_every: Duration::from_secs((s.idle_timeout_secs / 10).clamp(1, 60)),
+            request_timeout: Duration::from_secs(s.request_timeout_secs),
+            verify_each_request: s.verify_each_request,
+            default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
+        }
+    }
 }
 
 /// What every session actor on this replica shares.
@@ -80,6 +99,16 @@ impl SessionDeps {
     /// (the per-request verification of [`SessionRegistry::get`]).
     pub(crate) fn requests_slide_ttl(&self) -> bool {
         self.shared_store && self.settings.verify_each_request
+    }
+
+    /// Replaces the handle of a live actor (only if it is still the registered one), after its
+    /// facts changed at `initialize`.
+    pub(crate) fn replace_live(&self, id: &str, generation: u64, handle: SessionHandle) {
+        if let Some((g, h)) = self.live.lock().get_mut(id)
+            && *g == generation
+        {
+            *h = handle;
+        }
     }
 
     /// Removes a stopped actor from the live table (only if it is still the registered one).
@@ -179,6 +208,23 @@ impl SessionRegistry {
         Ok(self.start(record))
     }
 
+    /// Opens a session before `initialize` (HTTP+SSE `GET /sse`, stdio): it is stored with an
+    /// empty protocol version, and its actor answers the `initialize` message when it arrives.
+    pub async fn open(&self, principal: Option<Principal>) -> Result<SessionHandle, SessionError> {
+        let record = SessionRecord {
+            id: mint_session_id(),
+            protocol_version: String::new(),
+            client_info: Value::Null,
+            client_capabilities: Value::Null,
+            log_level: self.deps.settings.default_log_level.as_str().to_owned(),
+            subscriptions: Default::default(),
+            principal,
+            created_at_ms: now_ms(),
+        };
+        self.deps.sessions.create_session(&record).await?;
+        Ok(self.start(record))
+    }
+
     /// Finds the session, rehydrating its actor if needed; `NotFound` when it does not exist or
     /// belongs to another principal.
     pub async fn get(
@@ -198,7 +244,11 @@ impl SessionRegistry {
                     h.end();
                     return Err(SessionError::NotFound);
                 }
-                h
+                if h.initialized() {
+                    h
+                } else {
+                    self.refresh(h).await?
+                }
             }
             _ => {
                 let record = self
@@ -214,6 +264,25 @@ impl SessionRegistry {
             return Err(SessionError::NotFound);
         }
         Ok(handle)
+    }
+
+    /// A live actor of a session opened before `initialize` may have missed the `initialize`
+    /// that another replica ran (its signal still on the way): read the record and hand its
+    /// facts to the actor.
+    async fn refresh(&self, handle: SessionHandle) -> Result<SessionHandle, SessionError> {
+        let Some(record) = self.deps.sessions.load_session(handle.id()).await? else {
+            handle.end();
+            return Err(SessionError::NotFound);
+        };
+        if !record.is_initialized() {
+            return Ok(handle);
+        }
+        let patch = SessionPatch::Initialized {
+            protocol_version: record.protocol_version,
+            client_info: record.client_info,
+            client_capabilities: record.client_capabilities,
+        };
+        handle.refresh(patch).await
     }
 
     /// Runs `op` on the session's actor; if that actor stopped in between (hibernation racing
@@ -248,6 +317,7 @@ impl SessionRegistry {
         let facts = SessionFacts {
             id: Arc::from(record.id.as_str()),
             version,
+            initialized: record.is_initialized(),
             client_capabilities: Arc::new(record.client_capabilities),
             principal: record.principal,
         };

@@ -1,7 +1,8 @@
 //! Running one client request inside a session: the session-state methods (`logging/setLevel`,
 //! `resources/subscribe`, `resources/unsubscribe`) that change the stored record, everything
-//! else through the protocol core, and delivery of the outcome to its reply target (a JSON reply
-//! or the POST's SSE stream, which ends after the last response of its POST).
+//! else through the protocol core, and delivery of the outcome to its reply target (a JSON reply,
+//! the POST's SSE stream, which ends after the last response of its POST, or the session's
+//! standalone stream for the HTTP+SSE and stdio transports).
 
 use crate::protocol::context::RequestContext;
 use crate::protocol::jsonrpc::{
@@ -87,6 +88,9 @@ pub(crate) enum ReplyTarget {
     Json(oneshot::Sender<Value>),
     /// The POST's SSE stream; closed after the last response of the POST.
     Stream(Arc<PostStream>),
+    /// The session's standalone stream, which carries every message of an HTTP+SSE or stdio
+    /// session; a cancelled request gets no response (`basic/utilities/cancellation.mdx`).
+    Log(StreamWriter),
 }
 
 /// An SSE stream opened by one POST, shared by the requests of that POST. It ends after the
@@ -149,6 +153,13 @@ impl ReplyTarget {
                 let _ = tx.send(value);
             }
             ReplyTarget::Stream(post) => post.deliver(value).await,
+            ReplyTarget::Log(writer) => {
+                if let Some(value) = value
+                    && let Err(e) = writer.send(&value).await
+                {
+                    tracing::warn!(stream = writer.stream(), error = %e, "could not store a response");
+                }
+            }
         }
     }
 }

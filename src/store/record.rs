@@ -42,6 +42,16 @@ pub enum SessionPatch {
     Subscribe(String),
     /// Remove a resource subscription.
     Unsubscribe(String),
+    /// The outcome of `initialize` for a session created before it (the HTTP+SSE transport of
+    /// 2024-11-05 and stdio open the session first and receive `initialize` as a message).
+    Initialized {
+        /// Negotiated protocol revision.
+        protocol_version: String,
+        /// `clientInfo`.
+        client_info: Value,
+        /// Client capabilities.
+        client_capabilities: Value,
+    },
 }
 
 impl SessionRecord {
@@ -55,7 +65,22 @@ impl SessionRecord {
             SessionPatch::Unsubscribe(uri) => {
                 self.subscriptions.remove(uri);
             }
+            SessionPatch::Initialized {
+                protocol_version,
+                client_info,
+                client_capabilities,
+            } => {
+                self.protocol_version.clone_from(protocol_version);
+                self.client_info = client_info.clone();
+                self.client_capabilities = client_capabilities.clone();
+            }
         }
+    }
+
+    /// Whether `initialize` has been processed: a session opened before it (HTTP+SSE, stdio)
+    /// is stored with an empty protocol version until then.
+    pub fn is_initialized(&self) -> bool {
+        !self.protocol_version.is_empty()
     }
 }
 

@@ -1,6 +1,7 @@
 //! What reaches a session actor from outside its HTTP requests: server events from the registry
 //! (turned into `list_changed` / `resources/updated` notifications on the standalone stream) and
-//! signals from the same session's actors on other replicas.
+//! signals from the same session's actors on other replicas (answers, cancellations, takeovers,
+//! state changes including `initialize` of an HTTP+SSE session, deletion).
 
 use super::{SessionActor, default_log_level};
 use crate::protocol::jsonrpc::notification_value;
@@ -72,11 +73,11 @@ impl StreamHandler<Signal> for SessionActor {
                 if owner.starts_with(&prefix) {
                     return;
                 }
-                let mine = self.connections.get(&stream).map(|(id, _)| self.owner(*id));
+                let mine = self.connections.get(&stream).map(|c| self.owner(c.id));
                 if mine.is_some_and(|m| m != owner)
-                    && let Some((_, ticket)) = self.connections.remove(&stream)
+                    && let Some(c) = self.connections.remove(&stream)
                 {
-                    ticket.cancel();
+                    c.ticket.cancel();
                 }
             }
             Signal::State { patch } => match patch {
@@ -92,6 +93,8 @@ impl StreamHandler<Signal> for SessionActor {
                 SessionPatch::Unsubscribe(uri) => {
                     self.shared.subscriptions.lock().remove(&uri);
                 }
+                // `initialize` ran on another replica (HTTP+SSE sessions).
+                patch @ SessionPatch::Initialized { .. } => self.apply_initialized(ctx, &patch),
             },
             Signal::Ended => {
                 if self.ended.is_cancelled() {

@@ -9,25 +9,33 @@
 //!
 //! The actor is a cache of the stored record: when idle it stops (hibernates) and the next
 //! request rehydrates a new one from the store, on this or any other replica.
+//!
+//! Sessions of the HTTP+SSE transport (MCP 2024-11-05 `basic/transports.mdx`) and of stdio are
+//! opened before `initialize`: their actor starts uninitialized, answers `initialize` itself
+//! ([`init`]), refuses other requests but `ping` until then, and sends every reply to the
+//! standalone stream ([`crate::session::ReplyMode::Standalone`]). The connection carrying that
+//! stream ends the session when it closes.
 
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
-use crate::protocol::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId};
+use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId};
 use crate::protocol::server::Outcome;
-use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
-use crate::session::handle::{Connection, ConnectionGuard, PostReply, ReplyMode, SessionError};
+use crate::session::handle::{Connection, ConnectionGuard};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
-use crate::session::request::{PostStream, ReplyTarget, run_request};
+use crate::session::request::{ReplyTarget, run_request};
 use crate::session::signal::Signal;
 
 mod inbound;
+mod init;
+mod messages;
+pub use messages::{Attach, Detach, DropConnection, EndLocally, Post, Refresh, Terminate};
+
 use crate::session::stream::StreamWriter;
 use actix::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// Immutable facts about a session, fixed at `initialize`.
@@ -41,6 +49,20 @@ pub struct SessionFacts {
     pub client_capabilities: Arc<Value>,
     /// Creator.
     pub principal: Option<crate::principal::Principal>,
+    /// Whether `initialize` was processed (false for a session opened by GET `/sse` or stdio
+    /// until its `initialize` message arrives; `version` and `client_capabilities` are
+    /// placeholders until then).
+    pub initialized: bool,
+}
+
+/// A connection attached to one of the actor's streams.
+struct Attached {
+    /// Connection id within this actor.
+    id: u64,
+    /// Cancelled to end the connection.
+    ticket: CancellationToken,
+    /// The session ends when this connection detaches (HTTP+SSE, stdio).
+    ends_session: bool,
 }
 
 /// The actor behind one session.
@@ -52,8 +74,10 @@ pub struct SessionActor {
     /// Cancelled when the session ends: stops every request and connection.
     ended: CancellationToken,
     in_flight: HashMap<RequestId, CancellationToken>,
-    /// Attached connections by stream: (connection id, ticket).
-    connections: HashMap<String, (u64, CancellationToken)>,
+    /// Attached connections by stream.
+    connections: HashMap<String, Attached>,
+    /// An `initialize` of a session opened before it is being stored.
+    initializing: bool,
     next_connection: u64,
     last_activity: Instant,
     last_touch: Instant,
@@ -75,6 +99,7 @@ impl SessionActor {
             ended: CancellationToken::new(),
             in_flight: HashMap::new(),
             connections: HashMap::new(),
+            initializing: false,
             next_connection: 0,
             last_activity: now,
             last_touch: now,
@@ -139,23 +164,32 @@ impl SessionActor {
 
     fn end(&mut self, ctx: &mut Context<Self>) {
         self.ended.cancel();
-        for (_, (_, ticket)) in self.connections.drain() {
-            ticket.cancel();
+        for (_, c) in self.connections.drain() {
+            c.ticket.cancel();
         }
         ctx.stop();
     }
 
     /// Attaches a connection to a stream; `announce` tells other replicas to close theirs (not
-    /// needed for a stream this POST just created).
-    fn attach(&mut self, ctx: &mut Context<Self>, stream: &str, announce: bool) -> Connection {
+    /// needed for a stream this POST just created); `ends_session` ends the session when the
+    /// connection detaches.
+    fn attach(
+        &mut self,
+        ctx: &mut Context<Self>,
+        stream: &str,
+        announce: bool,
+        ends_session: bool,
+    ) -> Connection {
         self.next_connection += 1;
         let id = self.next_connection;
         let ticket = self.ended.child_token();
-        if let Some((_, previous)) = self
-            .connections
-            .insert(stream.to_owned(), (id, ticket.clone()))
-        {
-            previous.cancel();
+        let entry = Attached {
+            id,
+            ticket: ticket.clone(),
+            ends_session,
+        };
+        if let Some(previous) = self.connections.insert(stream.to_owned(), entry) {
+            previous.ticket.cancel();
         }
         if announce {
             let owner = self.owner(id);
@@ -204,6 +238,21 @@ impl SessionActor {
         related: StreamWriter,
         principal: Option<crate::principal::Principal>,
     ) {
+        if req.method == "initialize" && !self.facts.initialized && !self.initializing {
+            self.initialize(ctx, req, target);
+            return;
+        }
+        if !self.facts.initialized && req.method != "ping" && req.method != "initialize" {
+            let err = ErrorObject::invalid_request(
+                "the session is not initialized: send initialize first",
+            );
+            ctx.spawn(
+                target
+                    .deliver(req.id.clone(), Outcome::Error(err))
+                    .into_actor(self),
+            );
+            return;
+        }
         if req.method == "initialize" {
             let err = ErrorObject::invalid_request("the session is already initialized");
             ctx.spawn(
@@ -311,187 +360,6 @@ impl Actor for SessionActor {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.ended.cancel();
         self.deps.forget(&self.facts.id, self.generation);
-    }
-}
-
-/// Deliver the messages of one POST.
-#[derive(Message)]
-#[rtype(result = "Result<PostReply, SessionError>")]
-pub struct Post {
-    /// The decoded messages, in order.
-    pub messages: Vec<Message>,
-    /// JSON or SSE for the responses.
-    pub mode: ReplyMode,
-    /// The authenticated caller of this POST.
-    pub principal: Option<crate::principal::Principal>,
-}
-
-impl Handler<Post> for SessionActor {
-    type Result = Result<PostReply, SessionError>;
-
-    fn handle(&mut self, msg: Post, ctx: &mut Self::Context) -> Self::Result {
-        if self.ended.is_cancelled() {
-            return Err(SessionError::Gone);
-        }
-        let verified = self.deps.requests_slide_ttl();
-        self.mark_active(ctx, verified);
-        let requests = msg.messages.iter().filter(|m| m.is_request()).count();
-        let mut json_replies = Vec::new();
-        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse)
-            .then(|| Arc::new(PostStream::new(self.writer(&new_stream_id()), requests)));
-        let standalone = self.writer(STANDALONE_STREAM);
-        for message in msg.messages {
-            match message {
-                Message::Request(req) => {
-                    let (target, related) = match &post_stream {
-                        Some(ps) => (ReplyTarget::Stream(Arc::clone(ps)), ps.writer.clone()),
-                        None => {
-                            let (tx, rx) = oneshot::channel();
-                            json_replies.push(rx);
-                            (ReplyTarget::Json(tx), standalone.clone())
-                        }
-                    };
-                    self.start_request(ctx, req, target, related, msg.principal.clone());
-                }
-                Message::Notification(n) => self.handle_notification(ctx, n),
-                Message::Response(r) => {
-                    if !self.shared.resolve(&r.id, Ok(r.result.clone())) {
-                        // The waiting tool may run on another replica.
-                        let signal = Signal::Answer {
-                            id: r.id,
-                            result: Some(r.result),
-                            error: None,
-                        };
-                        self.signal(ctx, signal);
-                    }
-                }
-                Message::Error(e) => {
-                    if let Some(id) = e.id
-                        && !self.shared.resolve(&id, Err(e.error.clone()))
-                    {
-                        let signal = Signal::Answer {
-                            id,
-                            result: None,
-                            error: Some(e.error),
-                        };
-                        self.signal(ctx, signal);
-                    }
-                }
-            }
-        }
-        Ok(match post_stream {
-            Some(ps) => {
-                let stream = ps.writer.stream().to_owned();
-                let connection = self.attach(ctx, &stream, false);
-                PostReply::Stream { stream, connection }
-            }
-            None if requests > 0 => PostReply::Json(json_replies),
-            None => PostReply::Accepted,
-        })
-    }
-}
-
-/// Attach a new connection to a stream (GET: the standalone stream or a resumed one).
-#[derive(Message)]
-#[rtype(result = "Result<Connection, SessionError>")]
-pub struct Attach {
-    /// The stream id.
-    pub stream: String,
-}
-
-impl Handler<Attach> for SessionActor {
-    type Result = Result<Connection, SessionError>;
-    fn handle(&mut self, msg: Attach, ctx: &mut Self::Context) -> Self::Result {
-        if self.ended.is_cancelled() {
-            return Err(SessionError::Gone);
-        }
-        let verified = self.deps.requests_slide_ttl();
-        self.mark_active(ctx, verified);
-        Ok(self.attach(ctx, &msg.stream, true))
-    }
-}
-
-/// A connection ended.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Detach {
-    pub(crate) stream: String,
-    pub(crate) id: u64,
-}
-
-impl Handler<Detach> for SessionActor {
-    type Result = ();
-    fn handle(&mut self, msg: Detach, _ctx: &mut Self::Context) {
-        if self
-            .connections
-            .get(&msg.stream)
-            .is_some_and(|(id, _)| *id == msg.id)
-        {
-            self.connections.remove(&msg.stream);
-        }
-        self.last_activity = Instant::now();
-    }
-}
-
-/// Close the connection attached to a stream, keeping the stream (SSE polling).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DropConnection {
-    pub(crate) stream: String,
-}
-
-impl Handler<DropConnection> for SessionActor {
-    type Result = ();
-    fn handle(&mut self, msg: DropConnection, _ctx: &mut Self::Context) {
-        if let Some((_, ticket)) = self.connections.remove(&msg.stream) {
-            ticket.cancel();
-        }
-    }
-}
-
-/// Stop this actor and its connections: the session no longer exists in the store.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EndLocally;
-
-impl Handler<EndLocally> for SessionActor {
-    type Result = ();
-    fn handle(&mut self, _msg: EndLocally, ctx: &mut Self::Context) {
-        self.end(ctx);
-    }
-}
-
-/// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
-#[derive(Message)]
-#[rtype(result = "Result<(), SessionError>")]
-pub struct Terminate;
-
-impl Handler<Terminate> for SessionActor {
-    type Result = ResponseActFuture<Self, Result<(), SessionError>>;
-    fn handle(&mut self, _msg: Terminate, ctx: &mut Self::Context) -> Self::Result {
-        let sessions = Arc::clone(&self.deps.sessions);
-        let bus = Arc::clone(&self.deps.bus);
-        let id = Arc::clone(&self.facts.id);
-        self.ended.cancel();
-        for (_, (_, ticket)) in self.connections.drain() {
-            ticket.cancel();
-        }
-        let _ = ctx;
-        Box::pin(
-            async move {
-                let deleted = sessions.delete_session(&id).await;
-                // Actors and connections of this session on other replicas end too.
-                if let Err(e) = bus.publish(&id, Signal::Ended.encode()).await {
-                    tracing::warn!(session = %id, error = %e, "could not announce the deletion");
-                }
-                deleted
-            }
-            .into_actor(self)
-            .map(|res, _act, ctx| {
-                ctx.stop();
-                res.map(|_| ()).map_err(SessionError::Store)
-            }),
-        )
     }
 }
 

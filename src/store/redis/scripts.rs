@@ -99,6 +99,21 @@ return 1
     )
 });
 
+/// Records the outcome of `initialize` on a session opened before it. KEYS: session. ARGV:
+/// protocol version, client info (JSON), client capabilities (JSON), TTL (ms). Errors
+/// `NOSESSION`.
+pub static INITIALIZED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
+redis.call('HSET', KEYS[1], 'protocol_version', ARGV[1], 'client_info', ARGV[2],
+  'client_capabilities', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+"#,
+    )
+});
+
 /// Slides the TTL of a session's keys. KEYS: session, subs, streams. ARGV: TTL (ms).
 /// Returns 1, or 0 if the session is gone.
 pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {

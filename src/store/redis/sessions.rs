@@ -152,6 +152,27 @@ impl SessionStore for RedisStore {
             SessionPatch::LogLevel(v) => ("log_level", v),
             SessionPatch::Subscribe(v) => ("subscribe", v),
             SessionPatch::Unsubscribe(v) => ("unsubscribe", v),
+            SessionPatch::Initialized {
+                protocol_version,
+                client_info,
+                client_capabilities,
+            } => {
+                let (key, ttl) = (self.keys.session(id), ms(self.config.session_ttl));
+                let (info, caps) = (client_info.to_string(), client_capabilities.to_string());
+                let _: i64 = self
+                    .op(|mut c| async move {
+                        scripts::INITIALIZED
+                            .key(key)
+                            .arg(protocol_version)
+                            .arg(info)
+                            .arg(caps)
+                            .arg(ttl)
+                            .invoke_async(&mut c)
+                            .await
+                    })
+                    .await?;
+                return Ok(());
+            }
         };
         let (key, subs, ttl) = (
             self.keys.session(id),

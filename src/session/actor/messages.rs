@@ -1,0 +1,241 @@
+//! The messages a [`SessionActor`] accepts from its [`SessionHandle`] and from the connections
+//! attached to it: deliver a POST's messages, attach or detach a connection, close one, refresh
+//! the facts after another replica ran `initialize`, and end the session (locally, or everywhere
+//! with its stored state).
+
+use super::SessionActor;
+use crate::protocol::jsonrpc::Message;
+use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
+use crate::session::handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
+use crate::session::request::{PostStream, ReplyTarget};
+use crate::session::signal::Signal;
+use crate::store::{SessionPatch, StoreError};
+use actix::prelude::*;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Deliver the messages of one POST (or one line of stdio).
+#[derive(Message)]
+#[rtype(result = "Result<PostReply, SessionError>")]
+pub struct Post {
+    /// The decoded messages, in order.
+    pub messages: Vec<Message>,
+    /// JSON, SSE, or the standalone stream for the responses.
+    pub mode: ReplyMode,
+    /// The authenticated caller of this POST.
+    pub principal: Option<crate::principal::Principal>,
+}
+
+impl Handler<Post> for SessionActor {
+    type Result = Result<PostReply, SessionError>;
+
+    fn handle(&mut self, msg: Post, ctx: &mut Self::Context) -> Self::Result {
+        if self.ended.is_cancelled() {
+            return Err(SessionError::Gone);
+        }
+        let verified = self.deps.requests_slide_ttl();
+        self.mark_active(ctx, verified);
+        let requests = msg.messages.iter().filter(|m| m.is_request()).count();
+        let mut json_replies = Vec::new();
+        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse)
+            .then(|| Arc::new(PostStream::new(self.writer(&new_stream_id()), requests)));
+        let standalone = self.writer(STANDALONE_STREAM);
+        for message in msg.messages {
+            match message {
+                Message::Request(req) => {
+                    let (target, related) = match (&post_stream, msg.mode) {
+                        (Some(ps), _) => (ReplyTarget::Stream(Arc::clone(ps)), ps.writer.clone()),
+                        (None, ReplyMode::Standalone) => {
+                            (ReplyTarget::Log(standalone.clone()), standalone.clone())
+                        }
+                        (None, _) => {
+                            let (tx, rx) = oneshot::channel();
+                            json_replies.push(rx);
+                            (ReplyTarget::Json(tx), standalone.clone())
+                        }
+                    };
+                    self.start_request(ctx, req, target, related, msg.principal.clone());
+                }
+                Message::Notification(n) => self.handle_notification(ctx, n),
+                Message::Response(r) => {
+                    if !self.shared.resolve(&r.id, Ok(r.result.clone())) {
+                        // The waiting tool may run on another replica.
+                        let signal = Signal::Answer {
+                            id: r.id,
+                            result: Some(r.result),
+                            error: None,
+                        };
+                        self.signal(ctx, signal);
+                    }
+                }
+                Message::Error(e) => {
+                    if let Some(id) = e.id
+                        && !self.shared.resolve(&id, Err(e.error.clone()))
+                    {
+                        let signal = Signal::Answer {
+                            id,
+                            result: None,
+                            error: Some(e.error),
+                        };
+                        self.signal(ctx, signal);
+                    }
+                }
+            }
+        }
+        Ok(match post_stream {
+            Some(ps) => {
+                let stream = ps.writer.stream().to_owned();
+                let connection = self.attach(ctx, &stream, false, false);
+                PostReply::Stream { stream, connection }
+            }
+            None if requests > 0 && msg.mode != ReplyMode::Standalone => {
+                PostReply::Json(json_replies)
+            }
+            None => PostReply::Accepted,
+        })
+    }
+}
+
+/// Attach a new connection to a stream (GET: the standalone stream or a resumed one).
+#[derive(Message)]
+#[rtype(result = "Result<Connection, SessionError>")]
+pub struct Attach {
+    /// The stream id.
+    pub stream: String,
+    /// End the session when this connection detaches (the `/sse` connection of HTTP+SSE and
+    /// stdout of stdio: without them the session cannot reach its client any more).
+    pub ends_session: bool,
+}
+
+impl Handler<Attach> for SessionActor {
+    type Result = Result<Connection, SessionError>;
+    fn handle(&mut self, msg: Attach, ctx: &mut Self::Context) -> Self::Result {
+        if self.ended.is_cancelled() {
+            return Err(SessionError::Gone);
+        }
+        let verified = self.deps.requests_slide_ttl();
+        self.mark_active(ctx, verified);
+        Ok(self.attach(ctx, &msg.stream, true, msg.ends_session))
+    }
+}
+
+/// A connection ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    pub(crate) stream: String,
+    pub(crate) id: u64,
+}
+
+impl Handler<Detach> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: Detach, ctx: &mut Self::Context) {
+        self.last_activity = std::time::Instant::now();
+        if !self
+            .connections
+            .get(&msg.stream)
+            .is_some_and(|c| c.id == msg.id)
+        {
+            return;
+        }
+        let ends_session = self
+            .connections
+            .remove(&msg.stream)
+            .is_some_and(|c| c.ends_session);
+        if ends_session && !self.ended.is_cancelled() {
+            tracing::info!(session = %self.facts.id, "session connection closed; ending the session");
+            let done = self.terminate_stored();
+            ctx.wait(done.into_actor(self).map(|res, _act, ctx| {
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "could not delete the session after its connection closed");
+                }
+                ctx.stop();
+            }));
+        }
+    }
+}
+
+/// Close the connection attached to a stream, keeping the stream (SSE polling).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DropConnection {
+    pub(crate) stream: String,
+}
+
+impl Handler<DropConnection> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, msg: DropConnection, _ctx: &mut Self::Context) {
+        if let Some(c) = self.connections.remove(&msg.stream) {
+            c.ticket.cancel();
+        }
+    }
+}
+
+/// Take the facts of a record that another replica initialized; answers the refreshed handle.
+#[derive(Message)]
+#[rtype(result = "SessionHandle")]
+pub struct Refresh(pub(crate) SessionPatch);
+
+impl Handler<Refresh> for SessionActor {
+    type Result = MessageResult<Refresh>;
+    fn handle(&mut self, msg: Refresh, ctx: &mut Self::Context) -> Self::Result {
+        self.apply_initialized(ctx, &msg.0);
+        MessageResult(SessionHandle::new(self.facts.clone(), ctx.address()))
+    }
+}
+
+/// Stop this actor and its connections: the session no longer exists in the store.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndLocally;
+
+impl Handler<EndLocally> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, _msg: EndLocally, ctx: &mut Self::Context) {
+        self.end(ctx);
+    }
+}
+
+/// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
+#[derive(Message)]
+#[rtype(result = "Result<(), SessionError>")]
+pub struct Terminate;
+
+impl Handler<Terminate> for SessionActor {
+    type Result = ResponseActFuture<Self, Result<(), SessionError>>;
+    fn handle(&mut self, _msg: Terminate, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(
+            self.terminate_stored()
+                .into_actor(self)
+                .map(|res, _act, ctx| {
+                    ctx.stop();
+                    res.map(|_| ()).map_err(SessionError::Store)
+                }),
+        )
+    }
+}
+
+impl SessionActor {
+    /// Cancels every request and connection, then (in the returned future) deletes the stored
+    /// session and tells the session's actors on other replicas. Resolves to whether the
+    /// session existed.
+    fn terminate_stored(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<bool, StoreError>> + use<> {
+        let sessions = Arc::clone(&self.deps.sessions);
+        let bus = Arc::clone(&self.deps.bus);
+        let id = Arc::clone(&self.facts.id);
+        self.ended.cancel();
+        for (_, c) in self.connections.drain() {
+            c.ticket.cancel();
+        }
+        async move {
+            let deleted = sessions.delete_session(&id).await;
+            // Actors and connections of this session on other replicas end too.
+            if let Err(e) = bus.publish(&id, Signal::Ended.encode()).await {
+                tracing::warn!(session = %id, error = %e, "could not announce the deletion");
+            }
+            deleted
+        }
+    }
+}
