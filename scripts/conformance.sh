@@ -12,6 +12,12 @@
 #   0.2.0-alpha.12  runs each scenario at the wire version it is given:
 #                   --spec-version 2025-06-18 and --spec-version 2025-11-25
 #                   (omitted, it would pick the stateless 2026-07-28 for some).
+# The stateless revision 2026-07-28 (suite 0.2.0-alpha.12 only) is one more wire version of
+# both runs: its scenarios are what `list --requirements 2026-07-28` names for servers --
+# the required ones, the "pending" ones (http-header-validation, http-custom-header-server-
+# validation, json-schema-2020-12) and the tasks extension's (tasks-*), which the suite runs
+# but does not score -- each run with --spec-version 2026-07-28 (the suite's `--requirements`
+# mode runs a fixed list and cannot be combined with --scenario, so the list is taken from it).
 # Then the replicated run: CONFORMANCE_REPLICAS (default 2) `mcp-hive serve`
 # replicas sharing one temporary redis-server (REDIS_URL), behind
 # tests/clients/rr-proxy.mjs, a strict round-robin HTTP proxy with no
@@ -32,14 +38,14 @@
 # Env knobs:
 #   MCP_HIVE_BIN                  server binary (default target/debug/mcp-hive)
 #   CONFORMANCE_SUITES            default "0.1.16 0.2.0-alpha.12"
-#   CONFORMANCE_SPEC_VERSIONS     default "2025-06-18 2025-11-25"
+#   CONFORMANCE_SPEC_VERSIONS     default "2025-06-18 2025-11-25 2026-07-28"
 #   CONFORMANCE_SCENARIOS         only run these scenarios (space-separated)
 #   CONFORMANCE_RESULTS_DIR       default target/conformance (wiped per run)
 #   CONFORMANCE_SCENARIO_TIMEOUT  seconds per scenario process, default 180
 #   CONFORMANCE_REPLICAS          replicas in the replicated run, default 2;
 #                                 0 or 1 skips it
 #   CONFORMANCE_REPLICA_SPEC_VERSIONS  wire versions of the replicated run,
-#                                 default 2025-11-25
+#                                 default "2025-11-25 2026-07-28"
 #   CONFORMANCE_SINGLE            0 skips the single-replica run, default 1
 #   MCP_RR_PROXY_LOG              default 1: the proxy logs every request to
 #                                 replicated-*/proxy.stderr; 0 silences it
@@ -50,12 +56,13 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SUITES="${CONFORMANCE_SUITES:-0.1.16 0.2.0-alpha.12}"
-SPECS="${CONFORMANCE_SPEC_VERSIONS:-2025-06-18 2025-11-25}"
+SPECS="${CONFORMANCE_SPEC_VERSIONS:-2025-06-18 2025-11-25 2026-07-28}"
+MODERN=2026-07-28 # the stateless revision: its scenario list comes from --requirements
 ONLY="${CONFORMANCE_SCENARIOS:-}"
 RESULTS_DIR="${CONFORMANCE_RESULTS_DIR:-$REPO_ROOT/target/conformance}"
 SCENARIO_TIMEOUT="${CONFORMANCE_SCENARIO_TIMEOUT:-180}"
 REPLICAS="${CONFORMANCE_REPLICAS:-2}"
-REPLICA_SPECS="${CONFORMANCE_REPLICA_SPEC_VERSIONS:-2025-11-25}"
+REPLICA_SPECS="${CONFORMANCE_REPLICA_SPEC_VERSIONS:-2025-11-25 2026-07-28}"
 SINGLE="${CONFORMANCE_SINGLE:-1}"
 AUTHSERVER="${CONFORMANCE_AUTHSERVER:-1}"
 AUTH_FORMATS="${CONFORMANCE_AUTH_TOKEN_FORMATS:-opaque jwt}"
@@ -93,7 +100,9 @@ mkdir -p "$RESULTS_DIR"
 RESULTS_TSV="$RESULTS_DIR/results.tsv"
 : >"$RESULTS_TSV"
 
-SERVER_ENV=(MCP_CONFORMANCE_FIXTURES=true DISABLE_AUTH=true)
+# One requestState key for every replica: a multi round-trip request continues on any of them.
+SERVER_ENV=(MCP_CONFORMANCE_FIXTURES=true DISABLE_AUTH=true
+  MCP_STATE_KEY="$(head -c 32 /dev/urandom | base64)")
 
 # The server(s) the scenarios run against. MODE is "single" (one server,
 # MCP_HIVE_PID) or "replicated" (REPLICA_PIDS behind PROXY_PID, on REDIS_PID);
@@ -291,6 +300,20 @@ list_scenarios() {
     done
 }
 
+# list_requirements SUITE REVISION -> every server scenario the revision's frozen requirement
+# set names: required, pending and extension ones (the client and authorization ones are not
+# for a server under test).
+list_requirements() {
+  local d
+  d="$(suite_dir "$1")"
+  node "$d/dist/index.js" list --requirements "$2" | awk '
+    /^Server scenarios/ { server = 1; next }
+    /^[^ ]/ { server = 0 }
+    server && /^  - / { print $2; next }
+    /^    - .* \[server\]$/ { print $2 }
+  '
+}
+
 # Summarise one scenario's checks.json: "<passed> <failed> <warnings>" and, on
 # stderr-ish second part, the failed checks. Prints to stdout.
 summarise_checks() {
@@ -364,7 +387,11 @@ run_suites() {
     if suite_has_wire_versions "$suite"; then
       for spec in $wire_specs; do
         section "conformance $label, --spec-version $spec$where"
-        scenarios="$(list_scenarios "$suite" "$spec")" || die "listing scenarios of $suite failed"
+        if [ "$spec" = "$MODERN" ]; then
+          scenarios="$(list_requirements "$suite" "$spec")" || die "listing requirements of $suite failed"
+        else
+          scenarios="$(list_scenarios "$suite" "$spec")" || die "listing scenarios of $suite failed"
+        fi
         [ -n "$scenarios" ] || die "no server scenarios listed by $suite for $spec"
         for sc in $scenarios; do
           selected "$sc" && run_scenario "$suite" "$label" "$spec" "$spec" "$sc"
@@ -372,10 +399,12 @@ run_suites() {
       done
     else
       # Union of the applicable scenarios, run once at the suite's own wire version.
-      latest="$(printf '%s\n' $SPECS | sort | tail -n1)" # word-split on purpose
+      # (0.1.16 predates the stateless revision.)
+      latest="$(printf '%s\n' $SPECS | grep -vx "$MODERN" | sort | tail -n1)" # word-split on purpose
+      [ -n "$latest" ] || continue
       [[ " $wire_specs " == *" $latest "* ]] || continue # its wire version is not asked for
       section "conformance $label (wire version fixed by the suite: its SDK's latest; scenarios applicable to: $SPECS)$where"
-      scenarios="$(for spec in $SPECS; do list_scenarios "$suite" "$spec"; done | awk '!seen[$0]++')" ||
+      scenarios="$(for spec in $SPECS; do [ "$spec" = "$MODERN" ] || list_scenarios "$suite" "$spec"; done | awk '!seen[$0]++')" ||
         die "listing scenarios of $suite failed"
       [ -n "$scenarios" ] || die "no server scenarios listed by $suite"
       for sc in $scenarios; do

@@ -9,6 +9,7 @@
 use crate::auth::Authenticator;
 use crate::config::{Settings, TokenMode};
 use crate::http::{self, McpState, origin::OriginPolicy};
+use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::server::{McpServer, ServerInfo};
 use crate::registry::Registry;
 use crate::registry::ServerEvent;
@@ -119,6 +120,25 @@ fn fan_out_resource_updates(registry: &Registry, bus: &Arc<dyn Bus>) {
     });
 }
 
+/// The sealer of 2026-07-28 `requestState`: the configured key, or a random one (then a state
+/// only opens on the replica that issued it, which is worth a warning with a shared store).
+fn state_sealer(settings: &Settings) -> anyhow::Result<Sealer> {
+    let ttl = settings.protocol.state_ttl_secs;
+    if settings.protocol.state_key.trim().is_empty() {
+        if !settings.store.redis_url.is_empty() {
+            tracing::warn!(
+                "protocol.state_key (MCP_STATE_KEY) is not set: multi round-trip requests of \
+                 2026-07-28 clients only continue on the replica that started them; give every \
+                 replica the same key"
+            );
+        }
+        return Ok(Sealer::random(ttl));
+    }
+    let key = crate::protocol::mrtr::state::decode_key(&settings.protocol.state_key)
+        .map_err(|e| anyhow::anyhow!("protocol.state_key (MCP_STATE_KEY): {e}"))?;
+    Ok(Sealer::new(key, ttl))
+}
+
 impl Application {
     /// Binds the listener and prepares the server; must run inside an actix system.
     pub fn build(settings: Settings, registry: Registry) -> anyhow::Result<Self> {
@@ -178,6 +198,9 @@ impl Application {
             sessions: registry,
             settings: Arc::clone(&settings),
             shutdown: shutdown.clone(),
+            stateless: http::stateless::StatelessLane {
+                sealer: Arc::new(state_sealer(&settings)?),
+            },
         });
         let auth = web::Data::new(Authenticator::new(
             &settings.auth,

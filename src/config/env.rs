@@ -13,6 +13,7 @@ pub(super) const SEED_NAMES: &[(&str, &str)] = &[
     ("PUBLIC_URL", "server.public_url"),
     ("ALLOWED_ORIGINS", "security.allowed_origins"),
     ("MCP_CONFORMANCE_FIXTURES", "protocol.conformance_fixtures"),
+    ("MCP_STATE_KEY", "protocol.state_key"),
     ("LOG_FORMAT", "log.format"),
     ("LOG_LEVEL", "log.level"),
     ("SSE_MAX_CONNECTION_SECS", "sse.max_connection_secs"),

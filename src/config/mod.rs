@@ -9,12 +9,14 @@
 mod auth;
 mod authserver;
 mod env;
+mod transports;
 
 pub use auth::{
     AuthSettings, ClientAuthMethod, DEFAULT_JWT_ALGORITHMS, IntrospectionSettings, JwtSettings,
     TokenMode, is_scope_token,
 };
 pub use authserver::{AuthServerSettings, DemoUser, StaticClient, TokenFormat};
+pub use transports::{LegacySsePaths, TransportSettings};
 
 use config::{Config, Environment, File, FileFormat};
 use env::{SEED_NAMES, name_keys_in, named, parse_bool};
@@ -70,6 +72,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The demo authorization server (`mcp-hive auth`).
     pub authserver: AuthServerSettings,
+    /// Transports beside Streamable HTTP (HTTP+SSE, stdio).
+    #[serde(default)]
+    pub transports: TransportSettings,
 }
 
 /// `[server]`.
@@ -170,6 +175,10 @@ pub struct ProtocolSettings {
     pub conformance_fixtures: bool,
     /// `instructions` (empty = none).
     pub instructions: String,
+    /// Base64 key sealing 2026-07-28 `requestState` (empty = random per process).
+    pub state_key: String,
+    /// Lifetime of a sealed `requestState`, seconds.
+    pub state_ttl_secs: u64,
 }
 
 /// Log output format.
@@ -270,6 +279,9 @@ impl Settings {
             .map_err(|e| ConfigError::Load(name_keys_in(e.to_string())))?;
         if let Some(raw) = env.get(auth::TOOL_SCOPES_ENV) {
             settings.auth.tool_scopes = auth::parse_tool_scopes(raw)?;
+        }
+        if let Some(raw) = env.get("TRANSPORT") {
+            settings.transports.apply_env(raw)?;
         }
         if let Some(raw) = env.get("AUTH_USERS") {
             settings.authserver.users = authserver::parse_users(raw)?;
@@ -386,6 +398,17 @@ impl Settings {
         }
         self.auth.validate()?;
         self.authserver.validate()?;
+        self.transports.validate(&self.server.mcp_path)?;
+        if !self.protocol.state_key.trim().is_empty() {
+            crate::protocol::mrtr::state::decode_key(&self.protocol.state_key)
+                .map_err(|e| invalid(&named("protocol.state_key"), e))?;
+        }
+        if !(10..=86_400).contains(&self.protocol.state_ttl_secs) {
+            return Err(invalid(
+                &named("protocol.state_ttl_secs"),
+                format!("{} is outside 10..=86400", self.protocol.state_ttl_secs),
+            ));
+        }
         if !(1..=1000).contains(&self.protocol.page_size) {
             return Err(invalid(
                 &named("protocol.page_size"),

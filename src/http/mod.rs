@@ -32,6 +32,8 @@ pub struct McpState {
     pub settings: Arc<Settings>,
     /// Cancelled when the replica starts shutting down (SSE connections close with a retry hint).
     pub shutdown: CancellationToken,
+    /// The 2026-07-28 stateless lane's own state.
+    pub stateless: stateless::StatelessLane,
 }
 
 /// Registers the routes; `mcp_path` is the configured endpoint.

@@ -7,6 +7,7 @@
 
 use crate::principal::Principal;
 use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::protocol::mrtr::Inputs;
 use crate::protocol::version::ProtocolVersion;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,21 @@ pub enum PeerError {
     /// The message could not be stored or delivered.
     #[error("could not deliver the message: {0}")]
     Delivery(String),
+    /// Stateless era (2026-07-28 MRTR): the client has not answered yet; the request ends with
+    /// an input-required result and runs again with the answers. Handlers just propagate it.
+    #[error("waiting for the client's input (multi round-trip request)")]
+    InputRequired,
+}
+
+impl From<PeerError> for ErrorObject {
+    /// For handlers whose errors are JSON-RPC errors (prompts, resources). In the stateless era
+    /// an [`PeerError::InputRequired`] outcome is replaced by the input-required result.
+    fn from(e: PeerError) -> Self {
+        match e {
+            PeerError::Client(e) => e,
+            other => ErrorObject::internal(other.to_string()),
+        }
+    }
 }
 
 /// The channel from a running request back to the client.
@@ -158,6 +174,7 @@ pub struct RequestContext {
     /// Fires when the client cancels the request or the session ends.
     pub cancellation: CancellationToken,
     peer: Arc<dyn ClientPeer>,
+    inputs: Option<Arc<Inputs>>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -191,7 +208,15 @@ impl RequestContext {
             progress_token,
             cancellation,
             peer,
+            inputs: None,
         }
+    }
+
+    /// Stateless era: server-to-client requests are answered from `inputs` (multi round-trip
+    /// requests, [`crate::protocol::mrtr`]) instead of being sent to the client.
+    pub fn with_inputs(mut self, inputs: Arc<Inputs>) -> Self {
+        self.inputs = Some(inputs);
+        self
     }
 
     /// True once the request is cancelled.
@@ -258,27 +283,100 @@ impl RequestContext {
 
     /// `sampling/createMessage` (`client/sampling.mdx`); needs the client's `sampling` capability.
     pub async fn create_message(&self, params: Value) -> Result<Value, PeerError> {
-        self.require("sampling")?;
-        self.peer.request("sampling/createMessage", params).await
+        self.ask(None, "sampling/createMessage", params).await
     }
 
     /// `elicitation/create` (2025-06-18+ `client/elicitation.mdx`); needs `elicitation`.
     pub async fn elicit(&self, params: Value) -> Result<Value, PeerError> {
-        self.require("elicitation")?;
-        self.peer.request("elicitation/create", params).await
+        self.ask(None, "elicitation/create", params).await
     }
 
     /// `roots/list` (`client/roots.mdx`); needs the client's `roots` capability.
     pub async fn list_roots(&self) -> Result<Value, PeerError> {
-        self.require("roots")?;
-        self.peer.request("roots/list", json!({})).await
+        self.ask(None, "roots/list", json!({})).await
+    }
+
+    /// A server-to-client request under a key of the handler's choosing: sent to the client in
+    /// the session era; in the stateless era (2026-07-28 `mrtr.mdx`) answered from the
+    /// request's `inputResponses` under `key`, or asked for in an `inputRequests` entry named
+    /// `key` ([`PeerError::InputRequired`]).
+    pub async fn input(&self, key: &str, method: &str, params: Value) -> Result<Value, PeerError> {
+        self.ask(Some(key), method, params).await
+    }
+
+    /// Several questions at once: in the stateless era every unanswered one goes into the same
+    /// input-required result; in the session era they are sent one after another. Answers come
+    /// back in the order asked.
+    pub async fn inputs(
+        &self,
+        questions: Vec<(String, String, Value)>,
+    ) -> Result<Vec<Value>, PeerError> {
+        let mut missing = None;
+        for (_, method, _) in &questions {
+            if let Some(cap) = crate::protocol::mrtr::capability_of(method)
+                && let Err(e) = self.require(cap)
+            {
+                missing = Some(e);
+            }
+        }
+        if let Some(e) = missing {
+            return Err(e);
+        }
+        match &self.inputs {
+            Some(inputs) => {
+                let answers: Vec<Option<Value>> = questions
+                    .into_iter()
+                    .map(|(key, method, params)| inputs.answer_or_ask(&key, &method, params))
+                    .collect();
+                answers
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(PeerError::InputRequired)
+            }
+            None => {
+                let mut out = Vec::with_capacity(questions.len());
+                for (_, method, params) in questions {
+                    out.push(self.peer.request(&method, params).await?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    async fn ask(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, PeerError> {
+        if let Some(cap) = crate::protocol::mrtr::capability_of(method) {
+            self.require(cap)?;
+        }
+        match &self.inputs {
+            Some(inputs) => {
+                let key = key.map_or_else(|| inputs.next_key(method), str::to_owned);
+                inputs
+                    .answer_or_ask(&key, method, params)
+                    .ok_or(PeerError::InputRequired)
+            }
+            None => self.peer.request(method, params).await,
+        }
+    }
+
+    /// Fails unless the client declared `capability`. In the stateless era the request then
+    /// ends with `-32021` (`MissingRequiredClientCapabilityError`, 2026-07-28 `basic/index.mdx`)
+    /// naming it, whatever the handler does with the error.
+    pub fn require_client_capability(&self, capability: &'static str) -> Result<(), PeerError> {
+        self.require(capability)
     }
 
     fn require(&self, capability: &'static str) -> Result<(), PeerError> {
         if self.client_supports(capability) {
-            Ok(())
-        } else {
-            Err(PeerError::MissingCapability(capability))
+            return Ok(());
         }
+        if let Some(inputs) = &self.inputs {
+            inputs.missing_capability(capability);
+        }
+        Err(PeerError::MissingCapability(capability))
     }
 }

@@ -1,9 +1,11 @@
 //! The protocol core: JSON-RPC framing ([`jsonrpc`]), MCP revisions ([`version`]), the context
-//! handed to handlers ([`context`]), pagination ([`pagination`]) and the method dispatcher
-//! ([`server`]). Nothing here knows about HTTP, SSE, actors or Redis.
+//! handed to handlers ([`context`]), pagination ([`pagination`]), the method dispatcher
+//! ([`server`]), the 2026-07-28 stateless lane ([`stateless`]) and its multi round-trip
+//! requests ([`mrtr`]). Nothing here knows about HTTP, SSE, actors or Redis.
 
 pub mod context;
 pub mod jsonrpc;
+pub mod mrtr;
 pub mod pagination;
 pub mod server;
 pub mod stateless;

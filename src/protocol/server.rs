@@ -91,16 +91,9 @@ impl McpServer {
     /// The `server/discover` result of the stateless lane (MCP 2026-07-28 `server/discover.mdx`),
     /// before the envelope of [`crate::protocol::stateless::complete`].
     pub fn discover_result(&self) -> Value {
-        let mut caps = self.capabilities();
-        // No session-era subscriptions in the stateless lane yet (`subscriptions/listen` is
-        // part of a later step), so they are not advertised.
-        caps["resources"] = json!({"listChanged": false});
-        caps["tools"] = json!({"listChanged": false});
-        caps["prompts"] = json!({"listChanged": false});
-        // Log notifications need an SSE reply, which this lane does not send yet.
-        if let Some(c) = caps.as_object_mut() {
-            c.remove("logging");
-        }
+        // The session-era capabilities hold: list changes and resource updates reach
+        // `subscriptions/listen` streams, logs and progress reach SSE replies.
+        let caps = self.capabilities();
         let mut result = json!({
             "supportedVersions": crate::protocol::stateless::SUPPORTED,
             "capabilities": caps,

@@ -4,16 +4,18 @@
 //! headers, and there is no session. This module decides which era a request belongs to,
 //! validates a modern request in the order the revision's error table implies, and wraps
 //! results (`resultType`, the server's identity in `_meta`, cache hints). It knows no HTTP: the
-//! caller maps [`Failure`] to a status.
-//!
-//! Not yet here (issue 6, later steps): `subscriptions/listen`, multi-round-trip requests
-//! (`input_required`), `Mcp-Param-*` header checks, progress and log notifications over SSE.
+//! caller maps [`Failure`] to a status. [`listen`] holds the rules of `subscriptions/listen`,
+//! [`params`] those of `Mcp-Param-*` headers; multi round-trip requests are in
+//! [`crate::protocol::mrtr`].
 
 use crate::protocol::context::LogLevel;
 use crate::protocol::jsonrpc::{ErrorObject, Request, RequestId, codes};
 use crate::protocol::version::ProtocolVersion;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
+
+pub mod listen;
+pub mod params;
 
 /// The stateless revision.
 pub const MODERN: &str = "2026-07-28";
@@ -39,8 +41,9 @@ pub mod errors {
 }
 
 /// Methods of the stateless lane served here.
-const METHODS: [&str; 9] = [
+const METHODS: [&str; 10] = [
     "server/discover",
+    "subscriptions/listen",
     "tools/list",
     "tools/call",
     "resources/list",
@@ -239,6 +242,24 @@ pub fn complete(method: &str, mut result: Value, server_name: &str, server_versi
         result["cacheScope"] = json!(scope);
     }
     result
+}
+
+/// Wraps an input-required result (`mrtr.mdx`): the server's identity in `_meta`; no cache
+/// hints (the result is specific to this round).
+pub fn input_required(mut result: Value, server_name: &str, server_version: &str) -> Value {
+    let info = json!({"name": server_name, "version": server_version});
+    result["_meta"] = json!({ META_SERVER_INFO: info });
+    result
+}
+
+/// A handler's error as the stateless revision spells it: `-32002` (resource not found) became
+/// `-32602` with the URI in `data` (2026-07-28 `basic/index.mdx` §Error Codes: implementations
+/// MUST NOT emit `-32002`).
+pub fn modern_error(mut e: ErrorObject) -> ErrorObject {
+    if e.code == codes::RESOURCE_NOT_FOUND {
+        e.code = codes::INVALID_PARAMS;
+    }
+    e
 }
 
 /// A JSON-RPC error message of the stateless lane: the `id` is omitted when unknown (the

@@ -160,15 +160,21 @@ impl Registry {
             .insert((reference, argument.to_owned()), Arc::new(completer));
     }
 
-    /// Announces that a resource's content changed, to subscribers on every replica
-    /// (`notifications/resources/updated`).
-    pub fn notify_resource_updated(&self, uri: &str) {
-        let event = ServerEvent::ResourceUpdated(uri.to_owned());
+    /// Announces a change to the clients of every replica (with a shared store), for changes
+    /// every replica makes or that concern them all; [`Registry::add_tool`] and friends announce
+    /// on this replica only, since each replica registers its own definitions.
+    pub fn announce_everywhere(&self, event: ServerEvent) {
         let fanout = self.fanout.read().clone();
         match fanout {
             Some(f) => f(event),
             None => self.announce(event),
         }
+    }
+
+    /// Announces that a resource's content changed, to subscribers on every replica
+    /// (`notifications/resources/updated`).
+    pub fn notify_resource_updated(&self, uri: &str) {
+        self.announce_everywhere(ServerEvent::ResourceUpdated(uri.to_owned()));
     }
 
     /// A tool by name.

@@ -43,6 +43,7 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
     register_interactive_tools(registry)?;
     register_resources(registry);
     register_prompts(registry);
+    super::conformance_stateless::register(registry)?;
     Ok(())
 }
 

@@ -1,0 +1,138 @@
+//! The stateless lane of MCP 2026-07-28 on the MCP endpoint: a POST without `Mcp-Session-Id`
+//! whose version header is not a session-era revision, or whose `params._meta` names a protocol
+//! version, is answered here without a session (`basic/transports/streamable-http.mdx`,
+//! `basic/versioning.mdx` "dual-era" servers).
+//!
+//! The request is authenticated like any other (the [`Caller`] extractor ran before), validated
+//! by [`crate::protocol::stateless`] (headers, `_meta`, version, method; `Mcp-Param-*` against
+//! the tool's `x-mcp-header` arguments), then:
+//! - `server/discover` is answered at once;
+//! - `subscriptions/listen` opens a notification stream ([`listen`]);
+//! - everything else runs through the protocol core ([`run`]): JSON, or SSE when the request
+//!   asked for progress or log notifications; multi round-trip requests end with an
+//!   input-required result carrying a sealed `requestState`.
+//!
+//! Status codes: 200 with the result (or a handler's JSON-RPC error), 400 for invalid requests
+//! (`-32600`, `-32602`, `-32020`, `-32021`, `-32022`), 404 with `-32601` for unknown or removed
+//! methods, 202 for notifications.
+
+mod listen;
+mod run;
+
+use crate::auth::{Authenticator, Caller};
+use crate::http::McpState;
+use crate::http::error::HttpError;
+use crate::protocol::jsonrpc::{ErrorObject, Message, RequestId};
+use crate::protocol::mrtr::state::Sealer;
+use crate::protocol::stateless::{self, Failure, Headers, errors, params};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What the lane needs besides the session registry: the `requestState` sealer (its key is
+/// shared by every replica through configuration).
+pub struct StatelessLane {
+    /// Seals and opens `requestState`.
+    pub sealer: Arc<Sealer>,
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A JSON reply of the lane.
+pub(crate) fn reply(status: StatusCode, body: Value) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// A `400 Bad Request` with a JSON-RPC error.
+pub(crate) fn bad_request(id: Option<&RequestId>, e: &ErrorObject) -> HttpResponse {
+    reply(StatusCode::BAD_REQUEST, stateless::error_message(id, e))
+}
+
+/// Serves one stateless POST (its body already parsed as JSON).
+pub async fn post(
+    req: &HttpRequest,
+    caller: Caller,
+    auth: &web::Data<Authenticator>,
+    body: Value,
+    state: &McpState,
+) -> Result<HttpResponse, HttpError> {
+    let message = match Message::from_value(body) {
+        Ok(m) => m,
+        Err(e) => return Ok(bad_request(None, &e)),
+    };
+    let request = match message {
+        Message::Request(r) => r,
+        Message::Notification(_) => return Ok(HttpResponse::Accepted().finish()),
+        Message::Response(_) | Message::Error(_) => {
+            let e = ErrorObject::invalid_request(
+                "a stateless POST carries a request or a notification, not a response",
+            );
+            return Ok(bad_request(None, &e));
+        }
+    };
+    let id = request.id.clone();
+    let headers = Headers {
+        version: header(req, "mcp-protocol-version"),
+        method: header(req, "mcp-method"),
+        name: header(req, "mcp-name"),
+    };
+    let valid = match stateless::validate(headers, request) {
+        Ok(v) => v,
+        Err(Failure::Invalid(e)) => return Ok(bad_request(Some(&id), &e)),
+        Err(Failure::UnknownMethod(e)) => {
+            return Ok(reply(
+                StatusCode::NOT_FOUND,
+                stateless::error_message(Some(&id), &e),
+            ));
+        }
+    };
+    let server = state.sessions.server();
+    if valid.request.method == "tools/call"
+        && let Some(tool) = valid.request.params.get("name").and_then(Value::as_str)
+        && let Some(def) = server.registry.tool(tool)
+    {
+        auth.authorize_tool(&caller, tool, &def.required_scopes)?;
+        let declared = params::declared(&def.input_schema);
+        let arguments = valid
+            .request
+            .params
+            .get("arguments")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let Err(m) = params::check(&declared, &arguments, |n| header(req, n)) {
+            return Ok(bad_request(
+                Some(&id),
+                &ErrorObject::new(errors::HEADER_MISMATCH, m),
+            ));
+        }
+    } else if valid.request.method == "tools/call" {
+        // Unknown tools still need the scopes configured for every tool.
+        let tool = valid
+            .request
+            .params
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        auth.authorize_tool(&caller, tool, &[])?;
+    }
+    let token_lifetime = caller.token_lifetime();
+    match valid.request.method.as_str() {
+        "server/discover" => {
+            let result = stateless::complete(
+                "server/discover",
+                server.discover_result(),
+                &server.info.name,
+                &server.info.version,
+            );
+            Ok(reply(
+                StatusCode::OK,
+                serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            ))
+        }
+        "subscriptions/listen" => Ok(listen::open(req, state, &valid.request, token_lifetime)),
+        _ => Ok(run::run(req, state, caller, valid).await),
+    }
+}

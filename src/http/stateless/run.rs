@@ -1,0 +1,280 @@
+//! Runs one stateless request through the protocol core and answers it.
+//!
+//! - The reply is `application/json`, or `text/event-stream` when the request asked for
+//!   notifications (`_meta.progressToken` or `io.modelcontextprotocol/logLevel`) and accepts SSE:
+//!   progress and log messages of the request, then its response, which ends the stream
+//!   (2026-07-28 `streamable-http.mdx`: notifications on a response stream relate to its request;
+//!   no requests are ever sent on it).
+//! - Closing the connection cancels the request (`cancellation.mdx`: a client disconnect is the
+//!   cancellation): a drop guard held by the response fires the request's cancellation token.
+//! - `notifications/message` is only sent when the request carried a log level, at or above it.
+//! - `tools/call`, `resources/read` and `prompts/get` may end as multi round-trip requests
+//!   ([`crate::protocol::mrtr`]): answers come from `inputResponses` and the sealed
+//!   `requestState`; a run with unanswered questions ends with an input-required result whose
+//!   new `requestState` carries the answers so far; a run that needed an undeclared client
+//!   capability ends with `-32021` (HTTP 400).
+
+use super::{McpState, bad_request, reply};
+use crate::auth::Caller;
+use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
+use crate::protocol::jsonrpc::{ErrorObject, RequestId, codes};
+use crate::protocol::mrtr::state::{Sealer, request_digest};
+use crate::protocol::mrtr::{self, Inputs};
+use crate::protocol::server::{Outcome, ServerInfo};
+use crate::protocol::stateless::{self, StatelessRequest};
+use crate::protocol::version::ProtocolVersion;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use actix_web_lab::sse::{Data, Event, Sse};
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Methods whose reply may stream notifications.
+const STREAMING: [&str; 4] = [
+    "tools/call",
+    "prompts/get",
+    "resources/read",
+    "completion/complete",
+];
+
+/// The client side of a stateless request: notifications go to the SSE reply when there is
+/// one (dropped otherwise); there are no server-to-client requests in this revision.
+struct StatelessPeer {
+    tx: Option<mpsc::UnboundedSender<Value>>,
+    log_level: Option<LogLevel>,
+}
+
+#[async_trait]
+impl ClientPeer for StatelessPeer {
+    async fn notify(&self, method: &str, params: Value) -> Result<(), PeerError> {
+        if method == "notifications/message" && self.log_level.is_none() {
+            return Ok(());
+        }
+        if let Some(tx) = &self.tx {
+            // The stream may be gone (client disconnected): the request is being cancelled.
+            let _ = tx.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+        }
+        Ok(())
+    }
+
+    async fn request(&self, method: &str, _params: Value) -> Result<Value, PeerError> {
+        Err(PeerError::Delivery(format!(
+            "{method} cannot be sent to a stateless (2026-07-28) client outside tools/call, \
+             resources/read and prompts/get"
+        )))
+    }
+
+    fn log_level(&self) -> LogLevel {
+        self.log_level.unwrap_or(LogLevel::Emergency)
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn wants_sse(req: &HttpRequest, state: &McpState, valid: &StatelessRequest) -> bool {
+    use crate::config::ResponseMode;
+    if !STREAMING.contains(&valid.request.method.as_str()) {
+        return false;
+    }
+    let accepts = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    let notifies = valid.log_level.is_some()
+        || valid
+            .request
+            .params
+            .pointer("/_meta/progressToken")
+            .is_some();
+    accepts
+        && match state.settings.protocol.response_mode {
+            ResponseMode::Json => false,
+            ResponseMode::Sse => true,
+            ResponseMode::Auto => notifies,
+        }
+}
+
+/// The multi round-trip part of a request: its answers so far and the binding of its state.
+struct Round {
+    inputs: Arc<Inputs>,
+    sub: String,
+    digest: String,
+}
+
+fn prepare_round(
+    state: &McpState,
+    valid: &StatelessRequest,
+    sub: String,
+) -> Result<Option<Round>, ErrorObject> {
+    let method = valid.request.method.as_str();
+    if !mrtr::METHODS.contains(&method) {
+        return Ok(None);
+    }
+    let params = &valid.request.params;
+    let mut answers = Map::new();
+    let digest = request_digest(method, params);
+    match params.get("requestState") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => {
+            let claims = state.stateless.sealer.open(s, &sub, &digest, now_secs())?;
+            answers = claims.ans;
+        }
+        Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
+    }
+    answers.extend(mrtr::input_responses(params)?);
+    Ok(Some(Round {
+        inputs: Arc::new(Inputs::new(answers)),
+        sub,
+        digest,
+    }))
+}
+
+/// What a finished run answers: the HTTP status (for JSON replies) and the message.
+fn finish(
+    sealer: &Sealer,
+    server: &ServerInfo,
+    id: &RequestId,
+    method: &str,
+    outcome: Outcome,
+    round: Option<&Round>,
+) -> (StatusCode, Value) {
+    if let Some(round) = round {
+        let missing = round.inputs.missing_capabilities();
+        if !missing.is_empty() {
+            let e = mrtr::missing_capability_error(&missing);
+            return (
+                StatusCode::BAD_REQUEST,
+                stateless::error_message(Some(id), &e),
+            );
+        }
+        if let Some(requests) = round.inputs.pending() {
+            let sealed = sealer.seal(
+                &round.sub,
+                &round.digest,
+                &round.inputs.carried(),
+                now_secs(),
+            );
+            let result = stateless::input_required(
+                mrtr::input_required_result(requests, sealed),
+                &server.name,
+                &server.version,
+            );
+            return (
+                StatusCode::OK,
+                json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            );
+        }
+    }
+    let body = match outcome {
+        Outcome::Result(result) => json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "result": stateless::complete(method, result, &server.name, &server.version),
+        }),
+        Outcome::Error(e) => stateless::error_message(Some(id), &stateless::modern_error(e)),
+        Outcome::Cancelled => stateless::error_message(
+            Some(id),
+            &ErrorObject::new(codes::REQUEST_CANCELLED, "cancelled"),
+        ),
+    };
+    (StatusCode::OK, body)
+}
+
+/// Runs a validated request and builds its reply.
+pub async fn run(
+    req: &HttpRequest,
+    state: &McpState,
+    caller: Caller,
+    valid: StatelessRequest,
+) -> HttpResponse {
+    let principal = caller.into_principal();
+    let sub = principal
+        .as_ref()
+        .map(|p| p.binding_key())
+        .unwrap_or_default();
+    let id = valid.request.id.clone();
+    let round = match prepare_round(state, &valid, sub) {
+        Ok(r) => r,
+        Err(e) => return bad_request(Some(&id), &e),
+    };
+    let sse = wants_sse(req, state, &valid);
+    let (tx, rx) = if sse {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let peer = Arc::new(StatelessPeer {
+        tx: tx.clone(),
+        log_level: valid.log_level,
+    });
+    let info = RequestInfo {
+        request_id: id.clone(),
+        session_id: None,
+        // The stateless revision builds on the latest session-era rules (structured output,
+        // tool errors as results).
+        protocol_version: ProtocolVersion::LATEST,
+        client_capabilities: Arc::new(valid.client_capabilities.clone()),
+        principal,
+    };
+    let cancel = CancellationToken::new();
+    let mut ctx = RequestContext::new(info, &valid.request.params, cancel.clone(), peer);
+    if let Some(round) = &round {
+        ctx = ctx.with_inputs(Arc::clone(&round.inputs));
+    }
+    let server = state.sessions.server().clone();
+    let method = valid.request.method.clone();
+    let params = valid.request.params.clone();
+    let timeout = Duration::from_secs(state.settings.session.request_timeout_secs.max(1));
+    let work = async move {
+        match tokio::time::timeout(timeout, server.handle(ctx, &method, params)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Error(ErrorObject::internal(format!(
+                "the request did not finish within {} s",
+                timeout.as_secs()
+            ))),
+        }
+    };
+    let guard = cancel.drop_guard();
+    let sealer = Arc::clone(&state.stateless.sealer);
+    let info = state.sessions.server().info.clone();
+    let method = valid.request.method;
+    let (Some(tx), Some(rx)) = (tx, rx) else {
+        let outcome = work.await;
+        drop(guard.disarm());
+        let (status, body) = finish(&sealer, &info, &id, &method, outcome, round.as_ref());
+        return reply(status, body);
+    };
+    actix_web::rt::spawn(async move {
+        let outcome = work.await;
+        let (_, body) = finish(&sealer, &info, &id, &method, outcome, round.as_ref());
+        let _ = tx.send(body);
+    });
+    sse_reply(req, rx, guard)
+}
+
+fn sse_reply(
+    req: &HttpRequest,
+    rx: mpsc::UnboundedReceiver<Value>,
+    guard: tokio_util::sync::DropGuard,
+) -> HttpResponse {
+    let events = futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+        let message = rx.recv().await?;
+        let event: Event = Data::new(message.to_string()).event("message").into();
+        Some((event, (rx, guard)))
+    });
+    Sse::from_infallible_stream(events)
+        .customize()
+        .insert_header(("X-Accel-Buffering", "no"))
+        .respond_to(req)
+        .map_into_boxed_body()
+}
