@@ -10,6 +10,7 @@
 //! - [`registry`]: the library API for tools, resources, prompts and completions.
 //! - [`store`]: session records, event logs and the replica bus (embedded store or Redis).
 //! - [`tools`]: the demo tools and the conformance-suite fixtures.
+//! - [`stdio`]: the stdio transport (`mcp-hive serve --stdio`) on the same session actors.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, and the server lifecycle.
 //! - [`admin`]: operator commands on the shared store (`mcp-hive sessions`).
 
@@ -23,6 +24,7 @@ pub mod protocol;
 pub mod registry;
 pub mod session;
 pub mod startup;
+pub mod stdio;
 pub mod store;
 pub mod telemetry;
 pub mod tools;

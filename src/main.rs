@@ -23,11 +23,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the MCP server (Streamable HTTP on HOST:PORT, endpoint MCP_PATH).
+    /// Run the MCP server (Streamable HTTP on HOST:PORT, endpoint MCP_PATH, plus HTTP+SSE on
+    /// /sse and /messages), or one session over stdin/stdout with --stdio.
     Serve {
         /// A TOML config file layered over the defaults (also MCP_HIVE_CONFIG).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Serve one session over stdin/stdout (newline-delimited JSON-RPC) instead of HTTP:
+        /// no listener, no auth, the embedded store, logs on stderr (also TRANSPORT=stdio).
+        #[arg(long)]
+        stdio: bool,
     },
     /// Run the demo OAuth 2.1 authorization server (AUTH_HOST:AUTH_PORT, default 127.0.0.1:3001).
     Auth {
@@ -75,7 +80,7 @@ enum SessionsAction {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => serve(config),
+        Command::Serve { config, stdio } => serve(config, stdio),
         Command::Auth { config } => auth(config),
         Command::Dev { config } => dev(config),
         Command::Sessions { config, action } => sessions(config, action),
@@ -86,9 +91,19 @@ fn main() {
     }
 }
 
-fn serve(config: Option<PathBuf>) -> anyhow::Result<()> {
-    let settings = Settings::load(config.as_deref())?;
+fn serve(config: Option<PathBuf>, stdio: bool) -> anyhow::Result<()> {
+    let mut settings = Settings::load(config.as_deref())?;
+    settings.transports.stdio |= stdio;
     mcp_hive::telemetry::init(&settings.log);
+    if settings.transports.stdio {
+        // stdout carries MCP messages only: no listening line.
+        return actix_web::rt::System::new().block_on(async move {
+            let registry = default_registry(&settings)?;
+            mcp_hive::stdio::run(settings, registry)
+                .await
+                .context("stdio transport")
+        });
+    }
     actix_web::rt::System::new().block_on(async move {
         let registry = default_registry(&settings)?;
         let host = settings.server.host.clone();

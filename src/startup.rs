@@ -161,26 +161,7 @@ impl Application {
             ..ServerInfo::default()
         };
         let core = McpServer::new(registry, info, settings.protocol.page_size);
-        // An actor must hibernate before its record can expire, so that an expired session is
-        // always answered from the store (404), never from a stale actor.
-        let idle = Duration::from_secs(
-            settings
-                .session
-                .actor_idle_secs
-                .min(settings.session.idle_timeout_secs),
-        );
-        let session_settings = SessionSettings {
-            actor_idle: idle,
-            idle_check: (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
-            touch_every: Duration::from_secs(
-                (settings.session.idle_timeout_secs / 10).clamp(1, 60),
-            ),
-            request_timeout: Duration::from_secs(settings.session.request_timeout_secs),
-            verify_each_request: settings.session.verify_each_request,
-            default_log_level: crate::session::actor::default_log_level(
-                &settings.session.default_log_level,
-            ),
-        };
+        let session_settings = SessionSettings::from_config(&settings);
         // Session actors live on their own arbiters so that they outlive the HTTP workers
         // during a graceful shutdown (see `SessionRegistry`).
         let workers = if settings.server.workers > 0 {
@@ -211,14 +192,17 @@ impl Application {
         let prefetch = auth.clone();
         actix_web::rt::spawn(async move { prefetch.prefetch().await });
         let mcp_path = settings.server.mcp_path.clone();
+        let legacy =
+            (settings.transports.sse).then(|| http::legacy_sse::LegacyRoutes::new(&settings));
         let mut server = HttpServer::new(move || {
             let policy = policy.clone();
             let path = mcp_path.clone();
+            let legacy = legacy.clone();
             App::new()
                 .app_data(state.clone())
                 .app_data(auth.clone())
                 .wrap(from_fn(http::access_log::log))
-                .configure(move |cfg| http::configure(cfg, &path, policy))
+                .configure(move |cfg| http::configure(cfg, &path, policy, legacy.as_ref()))
         })
         .disable_signals()
         .shutdown_timeout(settings.server.shutdown_timeout_secs)

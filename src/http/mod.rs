@@ -2,6 +2,7 @@
 //!
 //! - [`mcp`]: POST/GET/DELETE on the MCP endpoint; [`stateless`]: its 2026-07-28 lane;
 //! - [`sse`]: SSE responses backed by session streams;
+//! - [`legacy_sse`]: the HTTP+SSE transport of 2024-11-05 (`GET /sse`, `POST /messages`);
 //! - [`headers`]: typed transport headers; [`error`]: [`error::HttpError`] → status + JSON-RPC body;
 //! - [`origin`]: Origin validation and CORS; [`access_log`]: one line per request;
 //! - [`health`]: liveness and readiness probes;
@@ -11,6 +12,7 @@ pub mod access_log;
 pub mod error;
 pub mod headers;
 pub mod health;
+pub mod legacy_sse;
 pub mod mcp;
 pub mod origin;
 pub mod sse;
@@ -36,9 +38,18 @@ pub struct McpState {
     pub stateless: stateless::StatelessLane,
 }
 
-/// Registers the routes; `mcp_path` is the configured endpoint.
-pub fn configure(cfg: &mut web::ServiceConfig, mcp_path: &str, policy: origin::OriginPolicy) {
+/// Registers the routes; `mcp_path` is the configured endpoint, `legacy` the HTTP+SSE routes
+/// when that transport is on.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    mcp_path: &str,
+    policy: origin::OriginPolicy,
+    legacy: Option<&legacy_sse::LegacyRoutes>,
+) {
     well_known::configure(cfg, mcp_path);
+    if let Some(routes) = legacy {
+        legacy_sse::configure(cfg, routes, policy.clone());
+    }
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .service(
