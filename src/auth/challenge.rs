@@ -9,6 +9,7 @@ use crate::protocol::jsonrpc::{ErrorObject, codes, error_value};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use serde_json::Value;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -69,6 +70,11 @@ pub struct Rejection {
     pub resource_metadata: Arc<str>,
     /// Scopes to put in a 401 challenge (the endpoint's required scopes).
     pub scope: Arc<str>,
+    /// The JSON-RPC id of the request, when known; otherwise the body says `"id": null`, or
+    /// has no `id` for 2026-07-28 requests (whose schema forbids `null`).
+    pub request_id: Option<Value>,
+    /// The request is of the stateless revision (its version header is not a session-era one).
+    pub modern: bool,
 }
 
 impl ResponseError for Rejection {
@@ -96,11 +102,28 @@ impl ResponseError for Rejection {
                 "error_description": self.error.description(),
             }));
         }
-        res.json(error_value(None, &error))
+        let mut body = error_value(None, &error);
+        match (&self.request_id, body.as_object_mut()) {
+            (Some(id), Some(b)) => {
+                b.insert("id".into(), id.clone());
+            }
+            (None, Some(b)) if self.modern => {
+                b.remove("id");
+            }
+            _ => {}
+        }
+        res.json(body)
     }
 }
 
 impl Rejection {
+    /// The same rejection, answering the JSON-RPC request `id` of a request of the given era.
+    pub fn for_request(mut self, id: Option<Value>, modern: bool) -> Self {
+        self.request_id = id;
+        self.modern = modern;
+        self
+    }
+
     /// The `WWW-Authenticate` value (RFC 6750 §3, RFC 9728 §5.1).
     pub fn challenge(&self) -> String {
         let mut params: Vec<(&str, String)> = Vec::new();
@@ -155,7 +178,28 @@ mod tests {
                 "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp",
             ),
             scope: Arc::from("mcp:tools"),
+            request_id: None,
+            modern: false,
         }
+    }
+
+    async fn body_of(r: Rejection) -> serde_json::Value {
+        let res = r.error_response();
+        let bytes = actix_web::body::to_bytes(res.into_body())
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    }
+
+    #[actix_web::test]
+    async fn the_body_names_the_request_id_as_the_era_allows() {
+        let legacy = body_of(reject(AuthError::MissingToken)).await;
+        assert!(legacy["id"].is_null() && legacy.get("id").is_some());
+        let modern = body_of(reject(AuthError::MissingToken).for_request(None, true)).await;
+        assert!(modern.get("id").is_none(), "{modern}");
+        let known = reject(AuthError::InsufficientScope(vec!["a".into()]));
+        let known = body_of(known.for_request(Some(serde_json::json!(7)), true)).await;
+        assert_eq!(known["id"], 7);
     }
 
     #[test]

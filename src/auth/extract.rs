@@ -63,9 +63,16 @@ impl FromRequest for Caller {
                     "the authenticator is not configured",
                 ));
             };
+            // The body is not read yet, so the request id is unknown; a 2026-07-28 request is
+            // recognised by its version header and gets no `"id": null`.
+            let modern = req
+                .headers()
+                .get("mcp-protocol-version")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(crate::protocol::stateless::is_modern_version);
             auth.authenticate(&req)
                 .await
-                .map_err(|r: Rejection| actix_web::Error::from(r))
+                .map_err(|r: Rejection| actix_web::Error::from(r.for_request(None, modern)))
         })
     }
 }

@@ -260,6 +260,8 @@ impl Authenticator {
             error,
             resource_metadata: Arc::clone(&self.resource_metadata_url),
             scope: Arc::clone(&self.endpoint_scope),
+            request_id: None,
+            modern: false,
         }
     }
 

@@ -264,6 +264,9 @@ pub async fn get(
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
     tag_session(&req, &caller);
+    if headers::session_id(&req)?.is_none() {
+        return Ok(without_session("GET"));
+    }
     headers::require_get_accept(&req)?;
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
@@ -327,6 +330,9 @@ pub async fn delete(
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
     tag_session(&req, &caller);
+    if headers::session_id(&req)?.is_none() {
+        return Ok(without_session("DELETE"));
+    }
     headers::protocol_version(&req)?;
     let session_id = headers::require_session_id(&req)?;
     tag(&req, |t| {
@@ -340,6 +346,24 @@ pub async fn delete(
         .await?;
     tracing::info!(session = %session_id, "session deleted");
     Ok(HttpResponse::Ok().finish())
+}
+
+/// GET or DELETE without `Mcp-Session-Id`: there is nothing to stream or end. 405, as the
+/// 2026-07-28 transport asks of GET/DELETE (`streamable-http.mdx` §Backward Compatibility) and
+/// the session era allows for a GET the server does not serve (2025-11-25 `transports.mdx`).
+fn without_session(method: &str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "POST"))
+        .json(error_value(
+            None,
+            &ErrorObject::new(
+                crate::protocol::jsonrpc::codes::SERVER_ERROR,
+                format!(
+                    "Method Not Allowed: {method} needs an Mcp-Session-Id (session-era clients); \
+                     2026-07-28 clients only POST"
+                ),
+            ),
+        ))
 }
 
 /// Any other method on the endpoint.

@@ -58,10 +58,20 @@ const METHODS: [&str; 10] = [
 /// a session-era revision, or its `_meta` names a protocol version (`basic/versioning.mdx`,
 /// "A request carrying modern per-request `_meta` is served statelessly").
 pub fn selects_stateless(header_version: Option<&str>, body: &Value) -> bool {
+    // "An `initialize` request selects legacy semantics" (`versioning.mdx`).
+    if body.get("method").and_then(Value::as_str) == Some("initialize") {
+        return false;
+    }
     match header_version {
-        Some(h) if h.trim().parse::<ProtocolVersion>().is_err() => true,
+        Some(h) if is_modern_version(h) => true,
         _ => meta(body).is_some_and(|m| m.contains_key(META_VERSION)),
     }
+}
+
+/// Whether a `MCP-Protocol-Version` header names no session-era revision (so the request
+/// belongs to the stateless era, or is invalid for it).
+pub fn is_modern_version(header: &str) -> bool {
+    header.trim().parse::<ProtocolVersion>().is_err()
 }
 
 fn meta(body: &Value) -> Option<&Map<String, Value>> {

@@ -6,6 +6,7 @@
 pub mod auth_server;
 pub mod authserver;
 pub mod jwt_keys;
+pub mod modern;
 pub mod rejection;
 
 use futures_util::StreamExt;

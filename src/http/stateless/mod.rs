@@ -94,7 +94,9 @@ pub async fn post(
         && let Some(tool) = valid.request.params.get("name").and_then(Value::as_str)
         && let Some(def) = server.registry.tool(tool)
     {
-        auth.authorize_tool(&caller, tool, &def.required_scopes)?;
+        if let Err(r) = auth.authorize_tool(&caller, tool, &def.required_scopes) {
+            return Err(r.for_request(Some(serde_json::json!(id)), true).into());
+        }
         let declared = params::declared(&def.input_schema);
         let arguments = valid
             .request
@@ -116,7 +118,9 @@ pub async fn post(
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("");
-        auth.authorize_tool(&caller, tool, &[])?;
+        if let Err(r) = auth.authorize_tool(&caller, tool, &[]) {
+            return Err(r.for_request(Some(serde_json::json!(id)), true).into());
+        }
     }
     let token_lifetime = caller.token_lifetime();
     match valid.request.method.as_str() {
