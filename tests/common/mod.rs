@@ -6,6 +6,7 @@
 pub mod auth_server;
 pub mod authserver;
 pub mod jwt_keys;
+pub mod legacy;
 pub mod modern;
 pub mod rejection;
 
@@ -297,6 +298,8 @@ pub fn is_sse(headers: &HeaderMap) -> bool {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SseEvent {
     pub id: Option<String>,
+    /// The `event:` field (`None`: the default, `message`).
+    pub event: Option<String>,
     pub data: String,
     pub retry: Option<u64>,
 }
@@ -341,6 +344,8 @@ impl SseReader {
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {
                         ev.id = Some(v.trim_start().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.event = Some(v.trim_start().to_owned());
                     } else if let Some(v) = line.strip_prefix("data:") {
                         if has_data {
                             ev.data.push('\n');
