@@ -9,6 +9,7 @@ pub mod jwt_keys;
 pub mod legacy;
 pub mod modern;
 pub mod rejection;
+pub mod stdio;
 
 use futures_util::StreamExt;
 use reqwest::header::HeaderMap;

@@ -155,7 +155,8 @@ impl Handler<Detach> for SessionActor {
     }
 }
 
-/// Close the connection attached to a stream, keeping the stream (SSE polling).
+/// Close the connection attached to a stream, keeping the stream (SSE polling). The carrier of
+/// an HTTP+SSE or stdio session stays: those transports cannot reconnect to a stream.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropConnection {
@@ -165,6 +166,13 @@ pub struct DropConnection {
 impl Handler<DropConnection> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: DropConnection, _ctx: &mut Self::Context) {
+        if self
+            .connections
+            .get(&msg.stream)
+            .is_some_and(|c| c.ends_session)
+        {
+            return;
+        }
         if let Some(c) = self.connections.remove(&msg.stream) {
             c.ticket.cancel();
         }
