@@ -42,7 +42,7 @@ async fn session_round_trip_with_tools_logs_and_progress() {
 
     // Progress (the client asked for it) and log messages come before the result.
     let count = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
-        "name": "count", "arguments": {"number": 3, "interval_ms": 0},
+        "name": "count", "arguments": {"number": 3, "intervalMs": 0},
         "_meta": {"progressToken": "p4"}}});
     let (done, seen) = s.call(&count).await;
     assert_eq!(done["result"]["content"][0]["text"], "Counted to 3");
@@ -147,7 +147,7 @@ async fn cancellation_stops_a_request_without_a_response() {
     s.initialize("2025-11-25", json!({})).await;
     s.send(
         &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
-        "name": "count", "arguments": {"number": 50, "interval_ms": 200}}}),
+        "name": "count", "arguments": {"number": 50, "intervalMs": 200}}}),
     )
     .await;
     let first = s.next().await.expect("a log message of count");
@@ -217,7 +217,7 @@ async fn end_of_input_writes_the_answers_due_and_exits_zero() {
     s.send(&tool_call(2, "add", json!({"a": 1, "b": 1}))).await;
     s.send(
         &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
-        "name": "count", "arguments": {"number": 3, "interval_ms": 100}}}),
+        "name": "count", "arguments": {"number": 3, "intervalMs": 100}}}),
     )
     .await;
     s.close_stdin();
