@@ -7,7 +7,9 @@
 #   - tests/clients npm deps  (MCP TypeScript SDK, conformance suites 0.1.16 and
 #                              0.2.0-alpha.12 side by side) from package-lock.json
 #   - .tools/venv             (Python: mcp, pytest, httpx) from
-#                              tests/clients/python/requirements*.txt
+#                              tests/clients/python/requirements.txt
+#   - .tools/venv-mcp2        (Python: the dual-era mcp 2.x SDK) from
+#                              tests/clients/python/requirements-mcp2.txt
 # Re-running is cheap: each step is skipped when its stamp matches.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -115,6 +117,32 @@ import importlib.metadata as m
 for name in ("mcp", "pytest", "httpx", "anyio"):
     print(f"[install-test-deps.sh] python: {name} {m.version(name)}")
 import mcp.client.streamable_http, mcp.client.session  # noqa: F401
+EOF
+
+# ------------------------------------------- python venv of the dual-era SDK
+# mcp 2.x cannot share .tools/venv with mcp 1.x: tests/clients/python/test_stdio_mcp2.py runs
+# its client script with this venv's python.
+VENV2_DIR="$TOOLS_DIR/venv-mcp2"
+req2="$CLIENTS_DIR/python/requirements-mcp2.txt"
+lock2="$CLIENTS_DIR/python/requirements-mcp2.lock"
+venv2_stamp_file="$VENV2_DIR/.mcp-hive-install-stamp"
+if ! "$VENV2_DIR/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  rm -rf "$VENV2_DIR"
+  log "python: creating .tools/venv-mcp2"
+  "$PY" -m venv "$VENV2_DIR"
+fi
+venv2_stamp="$(stamp_of "$req2" "$lock2" "$("$VENV2_DIR/bin/python" --version 2>&1)")"
+if [ -f "$venv2_stamp_file" ] && [ "$(cat "$venv2_stamp_file")" = "$venv2_stamp" ]; then
+  log "python: .tools/venv-mcp2 up to date"
+else
+  log "python: pip install -r tests/clients/python/requirements-mcp2.txt into .tools/venv-mcp2"
+  "$VENV2_DIR/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req2" -c "$lock2"
+  echo "$venv2_stamp" >"$venv2_stamp_file"
+fi
+"$VENV2_DIR/bin/python" - <<'EOF' || die "the mcp 2.x venv is not importable"
+import importlib.metadata as m
+print(f"[install-test-deps.sh] python (venv-mcp2): mcp {m.version('mcp')}")
+import mcp.client.stdio  # noqa: F401
 EOF
 
 log "done: node $(node --version) ($(command -v node)), npm $(npm --version), $("$VENV_DIR/bin/python" --version)"
