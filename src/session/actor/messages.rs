@@ -1,7 +1,9 @@
 //! The messages a [`SessionActor`] accepts from its [`SessionHandle`] and from the connections
 //! attached to it: deliver a POST's messages, attach or detach a connection, close one, refresh
 //! the facts after another replica ran `initialize`, and end the session (locally, or everywhere
-//! with its stored state).
+//! with its stored state). Replies go where the transport wants them ([`ReplyMode`]): a JSON body
+//! or a POST's SSE stream (Streamable HTTP, 2025-03-26 … 2025-11-25 `basic/transports.mdx`), or
+//! the standalone stream read by the `/sse` connection (HTTP+SSE, 2024-11-05) or by stdout.
 
 use super::SessionActor;
 use crate::protocol::jsonrpc::Message;
@@ -131,10 +133,10 @@ impl Handler<Detach> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: Detach, ctx: &mut Self::Context) {
         self.last_activity = std::time::Instant::now();
-        if !self
+        if self
             .connections
             .get(&msg.stream)
-            .is_some_and(|c| c.id == msg.id)
+            .is_none_or(|c| c.id != msg.id)
         {
             return;
         }
