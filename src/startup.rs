@@ -11,12 +11,15 @@ use crate::config::{Settings, TokenMode};
 use crate::http::{self, McpState, origin::OriginPolicy};
 use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::server::{McpServer, ServerInfo};
+use crate::protocol::tasks::service::{TaskConfig, TaskService};
 use crate::registry::Registry;
 use crate::registry::ServerEvent;
 use crate::session::{Backends, SessionRegistry, SessionSettings};
 use crate::store::bus::{Bus, GLOBAL_TOPIC, LocalBus};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
+use crate::store::memory_tasks::MemoryTaskStore;
 use crate::store::redis::{RedisConfig, RedisStore};
+use crate::store::task::TaskStore;
 use crate::tools;
 use actix::Arbiter;
 use actix_web::dev::{Server, ServerHandle};
@@ -49,6 +52,11 @@ pub fn default_registry(settings: &Settings) -> anyhow::Result<Registry> {
 
 /// The embedded store, or Redis when `store.redis_url` / `REDIS_URL` is set.
 pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
+    build_stores(settings).map(|(backends, _)| backends)
+}
+
+/// The session backends and the task store of the tasks extension, on the same backend.
+pub fn build_stores(settings: &Settings) -> anyhow::Result<(Backends, Arc<dyn TaskStore>)> {
     let ttl = Duration::from_secs(settings.session.idle_timeout_secs);
     let age = Duration::from_secs(settings.sse.event_log_max_age_secs);
     if settings.store.redis_url.is_empty() {
@@ -60,12 +68,15 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
             closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
         });
         store.spawn_sweeper(Duration::from_secs(30));
-        return Ok(Backends {
+        let tasks = MemoryTaskStore::new(settings.tasks.max_tasks);
+        tasks.spawn_sweeper(Duration::from_secs(30));
+        let backends = Backends {
             sessions: store.clone(),
             events: store,
             bus: LocalBus::new(),
             shared: false,
-        });
+        };
+        return Ok((backends, tasks));
     }
     let store = RedisStore::new(RedisConfig {
         url: settings.store.redis_url.clone(),
@@ -81,12 +92,13 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))?;
     store.spawn_listener();
     tracing::info!(prefix = %settings.store.key_prefix, "using the Redis store");
-    Ok(Backends {
+    let backends = Backends {
         sessions: store.clone(),
         events: store.clone(),
-        bus: store,
+        bus: store.clone(),
         shared: true,
-    })
+    };
+    Ok((backends, store))
 }
 
 /// With a shared store, resource updates announced on one replica reach the sessions of every
@@ -139,6 +151,18 @@ fn state_sealer(settings: &Settings) -> anyhow::Result<Sealer> {
     Ok(Sealer::new(key, ttl))
 }
 
+/// The tasks extension's operations over the task store and the bus.
+fn task_service(settings: &Settings, store: Arc<dyn TaskStore>, bus: &Arc<dyn Bus>) -> TaskService {
+    let t = &settings.tasks;
+    let config = TaskConfig {
+        ttl: Duration::from_secs(t.ttl_secs),
+        poll_interval: Duration::from_millis(t.poll_interval_ms),
+        sync_window: Duration::from_millis(t.sync_window_ms),
+        ..TaskConfig::default()
+    };
+    TaskService::new(store, Arc::clone(bus), config)
+}
+
 impl Application {
     /// Binds the listener and prepares the server; must run inside an actix system.
     pub fn build(settings: Settings, registry: Registry) -> anyhow::Result<Self> {
@@ -151,10 +175,11 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
-        let backends = build_backends(&settings)?;
+        let (backends, task_store) = build_stores(&settings)?;
         if backends.shared {
             fan_out_resource_updates(&registry, &backends.bus);
         }
+        let tasks = task_service(&settings, task_store, &backends.bus);
         let info = ServerInfo {
             instructions: (!settings.protocol.instructions.is_empty())
                 .then(|| settings.protocol.instructions.clone()),
@@ -181,6 +206,7 @@ impl Application {
             shutdown: shutdown.clone(),
             stateless: http::stateless::StatelessLane {
                 sealer: Arc::new(state_sealer(&settings)?),
+                tasks,
             },
         });
         let auth = web::Data::new(Authenticator::new(

@@ -9,6 +9,7 @@
 mod auth;
 mod authserver;
 mod env;
+mod tasks;
 mod transports;
 
 pub use auth::{
@@ -16,6 +17,7 @@ pub use auth::{
     TokenMode, is_scope_token,
 };
 pub use authserver::{AuthServerSettings, DemoUser, StaticClient, TokenFormat};
+pub use tasks::TaskSettings;
 pub use transports::{LegacySsePaths, TransportSettings};
 
 use config::{Config, Environment, File, FileFormat};
@@ -75,6 +77,9 @@ pub struct Settings {
     /// Transports beside Streamable HTTP (HTTP+SSE, stdio).
     #[serde(default)]
     pub transports: TransportSettings,
+    /// The tasks extension of the 2026-07-28 lane.
+    #[serde(default)]
+    pub tasks: TaskSettings,
 }
 
 /// `[server]`.
@@ -399,6 +404,7 @@ impl Settings {
         self.auth.validate()?;
         self.authserver.validate()?;
         self.transports.validate(&self.server.mcp_path)?;
+        self.tasks.validate()?;
         if !self.protocol.state_key.trim().is_empty() {
             crate::protocol::mrtr::state::decode_key(&self.protocol.state_key)
                 .map_err(|e| invalid(&named("protocol.state_key"), e))?;

@@ -175,6 +175,7 @@ pub struct RequestContext {
     pub cancellation: CancellationToken,
     peer: Arc<dyn ClientPeer>,
     inputs: Option<Arc<Inputs>>,
+    task: Option<Arc<crate::protocol::tasks::run::Detach>>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -209,6 +210,7 @@ impl RequestContext {
             cancellation,
             peer,
             inputs: None,
+            task: None,
         }
     }
 
@@ -217,6 +219,27 @@ impl RequestContext {
     pub fn with_inputs(mut self, inputs: Arc<Inputs>) -> Self {
         self.inputs = Some(inputs);
         self
+    }
+
+    /// Tasks extension (`io.modelcontextprotocol/tasks`): this request may become a task
+    /// through `slot` ([`RequestContext::detach`]).
+    pub fn with_task_slot(mut self, slot: Arc<crate::protocol::tasks::run::Detach>) -> Self {
+        self.task = Some(slot);
+        self
+    }
+
+    /// Tasks extension (SEP-2663 §Task Creation): from here on the request runs as a task. When
+    /// the request may become one (a 2026-07-28 `tools/call` of a tool declaring
+    /// `execution.taskSupport`, from a client that declared the extension), the client gets a
+    /// `CreateTaskResult` as soon as the task is stored and this returns; the rest of the
+    /// handler runs in the background and its outcome becomes the task's. Input the handler
+    /// asked for *before* this point was gathered synchronously (multi round-trip). Everywhere
+    /// else (session era, other clients, a replay of a task) it returns at once.
+    pub async fn detach(&self) -> Result<(), PeerError> {
+        match &self.task {
+            Some(slot) => slot.request().await,
+            None => Ok(()),
+        }
     }
 
     /// True once the request is cancelled.

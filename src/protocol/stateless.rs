@@ -40,8 +40,9 @@ pub mod errors {
     pub const UNSUPPORTED_VERSION: i64 = -32022;
 }
 
-/// Methods of the stateless lane served here.
-const METHODS: [&str; 10] = [
+/// Methods of the stateless lane served here (the last three: the tasks extension,
+/// `crate::protocol::tasks`).
+const METHODS: [&str; 13] = [
     "server/discover",
     "subscriptions/listen",
     "tools/list",
@@ -52,6 +53,9 @@ const METHODS: [&str; 10] = [
     "prompts/list",
     "prompts/get",
     "completion/complete",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
 ];
 
 /// Whether a request without a session belongs to the stateless era: its version header is not
@@ -188,11 +192,13 @@ pub fn validate(h: Headers<'_>, request: Request) -> Result<StatelessRequest, Fa
     })
 }
 
-/// The body field an `Mcp-Name` header mirrors, for the methods that have one.
+/// The body field an `Mcp-Name` header mirrors, for the methods that have one (`taskId` for the
+/// tasks extension, ext-tasks `tasks.md` §Streamable HTTP: Routing Headers).
 fn named_by(method: &str) -> Option<&'static str> {
     match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
         _ => None,
     }
 }

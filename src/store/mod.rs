@@ -1,5 +1,6 @@
-//! Persistence seams: session records ([`SessionStore`]) and per-stream SSE event logs
-//! ([`EventStore`]), with the embedded in-process implementation in [`memory`].
+//! Persistence seams: session records ([`SessionStore`]), per-stream SSE event logs
+//! ([`EventStore`]) and task records of the tasks extension ([`TaskStore`], [`task`]), with the
+//! embedded in-process implementations in [`memory`] and [`memory_tasks`].
 //!
 //! The store is the source of truth; a session actor is a cache of its record. Keys, TTLs and
 //! trimming are store concerns, MCP methods are not: the store sees records, streams of opaque
@@ -13,12 +14,15 @@
 
 pub mod bus;
 pub mod memory;
+pub mod memory_tasks;
 pub mod record;
 pub mod redis;
+pub mod task;
 
 use async_trait::async_trait;
 pub use record::{SessionPatch, SessionRecord};
 use std::sync::Arc;
+pub use task::{TaskRecord, TaskStore};
 use tokio::sync::watch;
 
 /// Store failures, mapped to HTTP by the transport (`Unavailable` → 503 with `Retry-After`).

@@ -1,7 +1,8 @@
 //! The fixtures the conformance suite (0.2.0-alpha.12) expects for MCP 2026-07-28 servers: the
 //! multi round-trip tools and prompt of the `input-required-result-*` scenarios, the
 //! diagnostic tools of `server-stateless` (capability check, logging, list-change triggers)
-//! and a tool with an `x-mcp-header` argument for `http-custom-header-server-validation`.
+//! and a tool with an `x-mcp-header` argument for `http-custom-header-server-validation`;
+//! [`register`] also adds the tasks extension's fixtures ([`super::conformance_tasks`]).
 //!
 //! They are written against the ordinary registry API: the same handlers serve session-era
 //! clients (where each question becomes a server-to-client request) and stateless clients
@@ -83,7 +84,7 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
     register_mrtr(registry)?;
     register_diagnostics(registry)?;
     register_prompt(registry);
-    Ok(())
+    super::conformance_tasks::register(registry)
 }
 
 fn register_mrtr(registry: &Registry) -> Result<(), ToolDefError> {

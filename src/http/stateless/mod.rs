@@ -8,6 +8,8 @@
 //! the tool's `x-mcp-header` arguments), then:
 //! - `server/discover` is answered at once;
 //! - `subscriptions/listen` opens a notification stream ([`listen`]);
+//! - `tasks/get`, `tasks/update`, `tasks/cancel` of the tasks extension are served by
+//!   [`tasks`], which also decides whether a `tools/call` may become a task;
 //! - everything else runs through the protocol core ([`run`]): JSON, or SSE when the request
 //!   asked for progress or log notifications; multi round-trip requests end with an
 //!   input-required result carrying a sealed `requestState`.
@@ -18,6 +20,7 @@
 
 mod listen;
 mod run;
+mod tasks;
 
 use crate::auth::{Authenticator, Caller};
 use crate::http::McpState;
@@ -25,16 +28,19 @@ use crate::http::error::HttpError;
 use crate::protocol::jsonrpc::{ErrorObject, Message, RequestId};
 use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::stateless::{self, Failure, Headers, errors, params};
+use crate::protocol::tasks::service::TaskService;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// What the lane needs besides the session registry: the `requestState` sealer (its key is
-/// shared by every replica through configuration).
+/// shared by every replica through configuration) and the task service.
 pub struct StatelessLane {
     /// Seals and opens `requestState`.
     pub sealer: Arc<Sealer>,
+    /// The tasks extension (`io.modelcontextprotocol/tasks`): task records and their runs.
+    pub tasks: TaskService,
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -97,6 +103,9 @@ pub async fn post(
         if let Err(r) = auth.authorize_tool(&caller, tool, &def.required_scopes) {
             return Err(r.for_request(Some(serde_json::json!(id)), true).into());
         }
+        if let Some(refused) = tasks::refuse_required(&def, &valid) {
+            return Ok(refused);
+        }
         let declared = params::declared(&def.input_schema);
         let arguments = valid
             .request
@@ -125,9 +134,11 @@ pub async fn post(
     let token_lifetime = caller.token_lifetime();
     match valid.request.method.as_str() {
         "server/discover" => {
+            let mut discovered = server.discover_result();
+            tasks::advertise(&mut discovered);
             let result = stateless::complete(
                 "server/discover",
-                server.discover_result(),
+                discovered,
                 &server.info.name,
                 &server.info.version,
             );
@@ -137,6 +148,9 @@ pub async fn post(
             ))
         }
         "subscriptions/listen" => Ok(listen::open(req, state, &valid.request, token_lifetime)),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => {
+            Ok(tasks::serve(state, caller, valid).await)
+        }
         _ => Ok(run::run(req, state, caller, valid).await),
     }
 }

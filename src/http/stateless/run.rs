@@ -13,7 +13,11 @@
 //!   `requestState`; a run with unanswered questions ends with an input-required result whose
 //!   new `requestState` carries the answers so far; a run that needed an undeclared client
 //!   capability ends with `-32021` (HTTP 400).
+//! - A task-capable `tools/call` (tasks extension, [`super::tasks`]) may instead be answered
+//!   with a `CreateTaskResult` while its handler goes on in the background; the SSE reply then
+//!   ends with it, and later notifications of the handler are dropped.
 
+use super::tasks::{self, Ran};
 use super::{McpState, bad_request, reply};
 use crate::auth::Caller;
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
@@ -231,17 +235,28 @@ pub async fn run(
     if let Some(round) = &round {
         ctx = ctx.with_inputs(Arc::clone(&round.inputs));
     }
+    // Tasks extension: a task-capable call may end as a task (`super::tasks`).
+    let launch = round
+        .as_ref()
+        .and_then(|r| tasks::launch(state, &valid, &ctx, &r.inputs, &r.sub));
     let server = state.sessions.server().clone();
     let method = valid.request.method.clone();
     let params = valid.request.params.clone();
     let timeout = Duration::from_secs(state.settings.session.request_timeout_secs.max(1));
+    let task_id = id.clone();
     let work = async move {
-        match tokio::time::timeout(timeout, server.handle(ctx, &method, params)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Outcome::Error(ErrorObject::internal(format!(
+        let ran = async {
+            match launch {
+                Some(launch) => tasks::run_launch(launch, &task_id, &server.info).await,
+                None => Ran::Outcome(server.handle(ctx, &method, params).await),
+            }
+        };
+        match tokio::time::timeout(timeout, ran).await {
+            Ok(ran) => ran,
+            Err(_) => Ran::Outcome(Outcome::Error(ErrorObject::internal(format!(
                 "the request did not finish within {} s",
                 timeout.as_secs()
-            ))),
+            )))),
         }
     };
     let guard = cancel.drop_guard();
@@ -249,14 +264,21 @@ pub async fn run(
     let info = state.sessions.server().info.clone();
     let method = valid.request.method;
     let (Some(tx), Some(rx)) = (tx, rx) else {
-        let outcome = work.await;
+        let ran = work.await;
         drop(guard.disarm());
-        let (status, body) = finish(&sealer, &info, &id, &method, outcome, round.as_ref());
+        let (status, body) = match ran {
+            Ran::Outcome(outcome) => finish(&sealer, &info, &id, &method, outcome, round.as_ref()),
+            Ran::Reply(status, body) => (status, body),
+        };
         return reply(status, body);
     };
     actix_web::rt::spawn(async move {
-        let outcome = work.await;
-        let (_, body) = finish(&sealer, &info, &id, &method, outcome, round.as_ref());
+        let body = match work.await {
+            Ran::Outcome(outcome) => {
+                finish(&sealer, &info, &id, &method, outcome, round.as_ref()).1
+            }
+            Ran::Reply(_, body) => body,
+        };
         let _ = tx.send(body);
     });
     sse_reply(req, rx, guard)
@@ -267,10 +289,13 @@ fn sse_reply(
     rx: mpsc::UnboundedReceiver<Value>,
     guard: tokio_util::sync::DropGuard,
 ) -> HttpResponse {
-    let events = futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+    // The stream ends after the response (a task's handler may outlive it and hold a sender).
+    let events = futures_util::stream::unfold(Some((rx, guard)), |open| async move {
+        let (mut rx, guard) = open?;
         let message = rx.recv().await?;
+        let last = message.get("id").is_some();
         let event: Event = Data::new(message.to_string()).event("message").into();
-        Some((event, (rx, guard)))
+        Some((event, (!last).then_some((rx, guard))))
     });
     Sse::from_infallible_stream(events)
         .customize()

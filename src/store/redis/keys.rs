@@ -9,6 +9,7 @@
 //! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
+//! | `<p>:task:{<task-id>}` | hash | a task of the tasks extension: `id`, `owner` (binding key), `status`, `payload` (JSON), `created_at_ms`, `updated_at_ms`, `ttl_ms`, `version` | the task's `ttlMs`, from creation |
 //!
 //! Pub/sub channel `<p>:bus` carries wake-ups (`w <sid> <stream> <seq>`), deletions (`d <sid>`)
 //! and bus messages (`m <topic>` newline payload).
@@ -60,6 +61,11 @@ impl Keys {
     /// The index of live sessions.
     pub fn index(&self) -> String {
         format!("{}:sessions", self.prefix)
+    }
+
+    /// A task record of the tasks extension.
+    pub fn task(&self, id: &str) -> String {
+        format!("{}:task:{{{id}}}", self.prefix)
     }
 
     /// The pub/sub channel.

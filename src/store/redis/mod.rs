@@ -1,5 +1,5 @@
-//! The Redis store: session records, per-stream event logs and the bus between replicas, so
-//! that any number of `mcp-hive serve` replicas behave as one server.
+//! The Redis store: session records, per-stream event logs, task records (`tasks.rs`) and the bus
+//! between replicas, so that any number of `mcp-hive serve` replicas behave as one server.
 //!
 //! - Connections: a `deadpool-redis` pool of `store.pool_size` multiplexed connections plus one
 //!   pub/sub connection per replica, whatever the number of sessions and streams.
@@ -18,6 +18,7 @@ mod listener;
 pub mod local;
 pub mod scripts;
 mod sessions;
+mod tasks;
 
 use super::StoreError;
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
@@ -53,7 +54,8 @@ pub struct RedisConfig {
     pub closed_retention: Duration,
 }
 
-/// [`SessionStore`], [`EventStore`] and [`Bus`] on Redis.
+/// [`SessionStore`], [`EventStore`], [`TaskStore`](crate::store::TaskStore) and [`Bus`] on
+/// Redis.
 pub struct RedisStore {
     pool: Pool,
     /// Multiplexed connections taken out of the pool once and shared by every operation (a

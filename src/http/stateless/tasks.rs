@@ -1,0 +1,194 @@
+//! The tasks extension `io.modelcontextprotocol/tasks` (SEP-2663, ext-tasks `tasks.md`) on the
+//! stateless lane's HTTP side; the rules are in [`crate::protocol::tasks`].
+//!
+//! - `server/discover` advertises the extension ([`advertise`]);
+//! - `tools/call` of a tool whose `execution.taskSupport` is `required`, from a request that
+//!   did not declare the extension, gets `-32021` ([`refuse_required`]); a tool declaring
+//!   `optional` or `required`, called by a request that declared it, runs through
+//!   [`tasks::run::Launch`] ([`launch`]) and may be answered with a `CreateTaskResult`;
+//! - `tasks/get`, `tasks/update`, `tasks/cancel` are served here ([`serve`]), on any replica:
+//!   the task lives in the store. An update that answers the last outstanding input request
+//!   runs the handler again on this replica.
+//!
+//! Status codes: 200 with the result; 400 with `-32602` (unknown, expired or foreign task,
+//! malformed params) or `-32021` (the request did not declare the extension); 503 with
+//! `Retry-After` when the task store is unavailable; 500 with `-32603` otherwise.
+
+use super::{McpState, reply};
+use crate::auth::Caller;
+use crate::http::error::RETRY_AFTER_SECS;
+use crate::protocol::context::RequestContext;
+use crate::protocol::jsonrpc::{ErrorObject, RequestId};
+use crate::protocol::mrtr::Inputs;
+use crate::protocol::server::{Outcome, ServerInfo};
+use crate::protocol::stateless::{self, META_SERVER_INFO, StatelessRequest};
+use crate::protocol::tasks::run::{self, Launch, Launched};
+use crate::protocol::tasks::state::UpdateEffect;
+use crate::protocol::tasks::{self, TaskError, TaskParams, TaskSupport};
+use crate::registry::tool::ToolDef;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Adds the extension to a `server/discover` result.
+pub fn advertise(result: &mut Value) {
+    tasks::advertise(result);
+}
+
+/// `-32021` for a tool that only runs as a task, called without the extension.
+pub fn refuse_required(def: &ToolDef, valid: &StatelessRequest) -> Option<HttpResponse> {
+    (TaskSupport::of(def) == TaskSupport::Required
+        && !tasks::client_opted_in(&valid.client_capabilities))
+    .then(|| super::bad_request(Some(&valid.request.id), &tasks::missing_extension()))
+}
+
+/// Whether a validated request may become a task: a `tools/call` of a tool that supports tasks,
+/// from a request that declared the extension.
+fn launchable(state: &McpState, valid: &StatelessRequest) -> bool {
+    valid.request.method == "tools/call"
+        && tasks::client_opted_in(&valid.client_capabilities)
+        && valid
+            .request
+            .params
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|n| state.sessions.server().registry.tool(n))
+            .is_some_and(|def| TaskSupport::of(&def) != TaskSupport::Forbidden)
+}
+
+/// How a run of the lane ended, before it becomes a reply.
+pub(super) enum Ran {
+    /// The ordinary outcome (result, error, or multi round-trip input required).
+    Outcome(Outcome),
+    /// A ready reply (a `CreateTaskResult`, or the error of a failed task creation).
+    Reply(StatusCode, Value),
+}
+
+/// The task launch of a request, when it may become a task.
+pub(super) fn launch(
+    state: &McpState,
+    valid: &StatelessRequest,
+    ctx: &RequestContext,
+    inputs: &Arc<Inputs>,
+    owner: &str,
+) -> Option<Launch> {
+    launchable(state, valid).then(|| Launch {
+        service: state.stateless.tasks.clone(),
+        server: state.sessions.server().clone(),
+        ctx: ctx.clone(),
+        inputs: Arc::clone(inputs),
+        method: valid.request.method.clone(),
+        params: valid.request.params.clone(),
+        owner: owner.to_owned(),
+        shutdown: state.shutdown.clone(),
+    })
+}
+
+/// Runs a launch and turns a created task (or a failed creation) into a reply.
+pub(super) async fn run_launch(launch: Launch, id: &RequestId, server: &ServerInfo) -> Ran {
+    match launch.run().await {
+        Launched::Finished(outcome) => Ran::Outcome(outcome),
+        Launched::Created(task) => {
+            let result = with_server_info(task.create_result(), server);
+            Ran::Reply(
+                StatusCode::OK,
+                json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            )
+        }
+        Launched::Failed(e) => {
+            let status = status_of(&e);
+            Ran::Reply(status, stateless::error_message(Some(id), &e.into()))
+        }
+    }
+}
+
+fn with_server_info(mut result: Value, server: &ServerInfo) -> Value {
+    result["_meta"] = json!({ META_SERVER_INFO: {"name": server.name, "version": server.version} });
+    result
+}
+
+fn status_of(e: &TaskError) -> StatusCode {
+    match e {
+        TaskError::NotFound | TaskError::InvalidParams(_) | TaskError::MissingExtension => {
+            StatusCode::BAD_REQUEST
+        }
+        TaskError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        TaskError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Serves `tasks/get`, `tasks/update` or `tasks/cancel`.
+pub async fn serve(state: &McpState, caller: Caller, valid: StatelessRequest) -> HttpResponse {
+    let id = valid.request.id.clone();
+    let method = valid.request.method.clone();
+    match handle(state, caller, &valid).await {
+        Ok(result) => {
+            let info = &state.sessions.server().info;
+            let result = stateless::complete(&method, result, &info.name, &info.version);
+            reply(
+                StatusCode::OK,
+                json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            )
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            if let TaskError::Internal(m) = &e {
+                tracing::error!(method = %method, error = %m, "task operation failed");
+            }
+            let error: ErrorObject = e.into();
+            let mut response = reply(status, stateless::error_message(Some(&id), &error));
+            if status == StatusCode::SERVICE_UNAVAILABLE
+                && let Ok(v) = RETRY_AFTER_SECS.to_string().parse()
+            {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+async fn handle(
+    state: &McpState,
+    caller: Caller,
+    valid: &StatelessRequest,
+) -> Result<Value, TaskError> {
+    if !tasks::client_opted_in(&valid.client_capabilities) {
+        return Err(TaskError::MissingExtension);
+    }
+    let method = valid.request.method.as_str();
+    let params = TaskParams::parse(method, &valid.request.params)?;
+    let principal = caller.into_principal();
+    let owner = principal
+        .as_ref()
+        .map(|p| p.binding_key())
+        .unwrap_or_default();
+    let service = &state.stateless.tasks;
+    match method {
+        "tasks/get" => Ok(service.get(&owner, &params.task_id).await?.detailed()),
+        "tasks/update" => {
+            // Subscribed before the update: a cancellation right after it reaches the run.
+            let signals = service.signals(&params.task_id);
+            let (effect, task) = service
+                .update(&owner, &params.task_id, &params.input_responses)
+                .await?;
+            if effect == UpdateEffect::Resume {
+                run::resume(
+                    service.clone(),
+                    state.sessions.server().clone(),
+                    &task,
+                    principal,
+                    signals,
+                    state.shutdown.clone(),
+                );
+            }
+            Ok(json!({}))
+        }
+        _ => {
+            service.cancel(&owner, &params.task_id).await?;
+            Ok(json!({}))
+        }
+    }
+}
