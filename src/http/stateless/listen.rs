@@ -9,28 +9,40 @@
 //! replica shuts down, when `sse.max_connection_secs` passes, or when the caller's token
 //! expires (the client re-issues the request, with a fresh token); closing the connection ends
 //! the subscription. Keep-alive comments flow every `sse.keep_alive_secs`.
+//!
+//! Task status notifications (tasks extension, [`super::tasks::watch`]): the caller's own live
+//! tasks among `notifications.taskIds` are granted (listed in the acknowledgment), their current
+//! state follows it, and every change announced on a task's bus topic (from any replica) sends
+//! `notifications/tasks` again. Asking for them without declaring the extension is `-32021`.
 
-use super::{McpState, bad_request};
-use crate::protocol::jsonrpc::Request;
+use super::{McpState, bad_request, tasks};
+use crate::protocol::stateless::StatelessRequest;
 use crate::protocol::stateless::listen::{Filter, completion};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
+use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Opens the subscription stream (or answers 400 for a malformed filter).
-pub fn open(
+pub async fn open(
     req: &HttpRequest,
     state: &McpState,
-    request: &Request,
+    valid: &StatelessRequest,
+    owner: String,
     token_lifetime: Option<Duration>,
 ) -> HttpResponse {
+    let request = &valid.request;
     let filter = match Filter::parse(&request.params) {
         Ok(f) => f,
         Err(e) => return bad_request(Some(&request.id), &e),
     };
     let id = request.id.clone();
     // Subscribe before acknowledging: nothing announced after the acknowledgment is missed.
+    let mut watched = match tasks::watch(state, valid, owner).await {
+        Ok(w) => w,
+        Err(response) => return response,
+    };
     let mut events = state.sessions.server().registry.subscribe();
     let shutdown = state.shutdown.clone();
     let keep_alive = state.settings.keep_alive();
@@ -43,12 +55,21 @@ pub fn open(
     .flatten()
     .min();
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
-    let ack: Event = Data::new(filter.acknowledgment(&id).to_string())
-        .event("message")
-        .into();
+    let mut ack = filter.acknowledgment(&id);
+    watched.acknowledge(&mut ack);
+    let ack: Event = Data::new(ack.to_string()).event("message").into();
     actix_web::rt::spawn(async move {
         if tx.send(ack).await.is_err() {
             return;
+        }
+        for n in watched.current(&id).await {
+            if tx
+                .send(Data::new(n.to_string()).event("message").into())
+                .await
+                .is_err()
+            {
+                return;
+            }
         }
         let deadline = tokio::time::sleep(max.unwrap_or(Duration::from_secs(u64::from(u32::MAX))));
         tokio::pin!(deadline);
@@ -60,6 +81,12 @@ pub fn open(
                 () = shutdown.cancelled() => break,
                 () = &mut deadline => break,
                 _ = tick.tick() => Event::Comment("keep-alive".into()),
+                Some(task_id) = watched.changes.next(), if watched.is_active() => {
+                    match watched.notification(&task_id, &id).await {
+                        Some(n) => Data::new(n.to_string()).event("message").into(),
+                        None => continue,
+                    }
+                }
                 received = events.recv() => match received {
                     Ok(e) => match filter.notification(&e, &id) {
                         Some(n) => Data::new(n.to_string()).event("message").into(),

@@ -147,7 +147,13 @@ pub async fn post(
                 serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}),
             ))
         }
-        "subscriptions/listen" => Ok(listen::open(req, state, &valid.request, token_lifetime)),
+        "subscriptions/listen" => {
+            let owner = caller
+                .principal()
+                .map(|p| p.binding_key())
+                .unwrap_or_default();
+            Ok(listen::open(req, state, &valid, owner, token_lifetime).await)
+        }
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
             Ok(tasks::serve(state, caller, valid).await)
         }

@@ -8,7 +8,9 @@
 //!   [`tasks::run::Launch`] ([`launch`]) and may be answered with a `CreateTaskResult`;
 //! - `tasks/get`, `tasks/update`, `tasks/cancel` are served here ([`serve`]), on any replica:
 //!   the task lives in the store. An update that answers the last outstanding input request
-//!   runs the handler again on this replica.
+//!   runs the handler again on this replica;
+//! - `subscriptions/listen` with `notifications.taskIds` watches the caller's tasks
+//!   ([`watch`]).
 //!
 //! Status codes: 200 with the result; 400 with `-32602` (unknown, expired or foreign task,
 //! malformed params) or `-32021` (the request did not declare the extension); 503 with
@@ -23,13 +25,16 @@ use crate::protocol::mrtr::Inputs;
 use crate::protocol::server::{Outcome, ServerInfo};
 use crate::protocol::stateless::{self, META_SERVER_INFO, StatelessRequest};
 use crate::protocol::tasks::run::{self, Launch, Launched};
+use crate::protocol::tasks::service::TaskService;
 use crate::protocol::tasks::state::UpdateEffect;
 use crate::protocol::tasks::{self, TaskError, TaskParams, TaskSupport};
 use crate::registry::tool::ToolDef;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use futures_util::stream::{BoxStream, SelectAll, StreamExt as _};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// Adds the extension to a `server/discover` result.
 pub fn advertise(result: &mut Value) {
@@ -191,4 +196,104 @@ async fn handle(
             Ok(json!({}))
         }
     }
+}
+
+/// The tasks a `subscriptions/listen` stream watches.
+pub struct Watched {
+    service: TaskService,
+    owner: String,
+    /// `None` when the subscription did not ask for task notifications.
+    granted: Option<Vec<String>>,
+    /// One item per change announced on a watched task's topic: the task id.
+    pub changes: SelectAll<BoxStream<'static, String>>,
+}
+
+impl Watched {
+    /// Whether any task is watched.
+    pub fn is_active(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Lists the granted task ids in the acknowledgment (when task notifications were asked).
+    pub fn acknowledge(&self, ack: &mut Value) {
+        if let Some(ids) = &self.granted {
+            ack["params"]["notifications"]["taskIds"] = json!(ids);
+        }
+    }
+
+    /// The current state of every watched task, as notifications.
+    pub async fn current(&self, subscription: &RequestId) -> Vec<Value> {
+        let mut out = Vec::new();
+        for id in self.granted.iter().flatten() {
+            if let Some(n) = self.notification(id, subscription).await {
+                out.push(n);
+            }
+        }
+        out
+    }
+
+    /// `notifications/tasks` for a task that changed (`None` if it is gone or unreadable).
+    pub async fn notification(&self, task_id: &str, subscription: &RequestId) -> Option<Value> {
+        let task = self.service.get(&self.owner, task_id).await.ok()?;
+        Some(tasks::listen::notification(&task, subscription))
+    }
+}
+
+fn changes_of(
+    task_id: String,
+    signals: broadcast::Receiver<Arc<str>>,
+) -> BoxStream<'static, String> {
+    futures_util::stream::unfold((task_id, signals), |(task_id, mut signals)| async move {
+        match signals.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                Some((task_id.clone(), (task_id, signals)))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
+    .boxed()
+}
+
+/// The task notifications a `subscriptions/listen` request asks for: `-32021` without the
+/// extension, `-32602` for a malformed `taskIds`; ids that are unknown, expired or not the
+/// caller's are simply not granted.
+pub async fn watch(
+    state: &McpState,
+    valid: &StatelessRequest,
+    owner: String,
+) -> Result<Watched, HttpResponse> {
+    let service = state.stateless.tasks.clone();
+    let mut watched = Watched {
+        service,
+        owner,
+        granted: None,
+        changes: SelectAll::new(),
+    };
+    let id = &valid.request.id;
+    let requested = match tasks::listen::requested_task_ids(&valid.request.params) {
+        Ok(Some(ids)) => ids,
+        Ok(None) => return Ok(watched),
+        Err(e) => return Err(super::bad_request(Some(id), &e.into())),
+    };
+    if !tasks::client_opted_in(&valid.client_capabilities) {
+        return Err(super::bad_request(Some(id), &tasks::missing_extension()));
+    }
+    let mut granted = Vec::new();
+    for task_id in requested {
+        // Subscribed before the check: a change right after it is not missed.
+        let signals = watched.service.signals(&task_id);
+        match watched.service.get(&watched.owner, &task_id).await {
+            Ok(_) => {
+                watched.changes.push(changes_of(task_id.clone(), signals));
+                granted.push(task_id);
+            }
+            Err(TaskError::NotFound) => {}
+            Err(e) => {
+                let status = status_of(&e);
+                return Err(reply(status, stateless::error_message(Some(id), &e.into())));
+            }
+        }
+    }
+    watched.granted = Some(granted);
+    Ok(watched)
 }

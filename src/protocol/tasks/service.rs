@@ -14,6 +14,8 @@
 //!   running the handler listens there and stops it. A lost signal only costs work: the
 //!   runner also sees the terminal status when it renews its lease, and its final write is
 //!   refused because the task is no longer `working`.
+//! - Every other visible change publishes `changed` on the same topic, for the
+//!   `subscriptions/listen` streams that watch the task (`notifications/tasks`).
 
 use super::TaskError;
 use super::state::{RunEnd, Task, TaskState, TaskStatus, UpdateEffect};
@@ -25,8 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Signal payload on a task's topic.
+/// Signal on a task's topic: the task was cancelled (its runner stops the handler).
 pub const CANCEL_SIGNAL: &str = "cancel";
+/// Signal on a task's topic: the task changed (`subscriptions/listen` streams reload it).
+pub const CHANGED_SIGNAL: &str = "changed";
 /// Attempts of one compare-and-set loop before giving up.
 const MAX_ATTEMPTS: usize = 16;
 
@@ -119,9 +123,15 @@ impl TaskService {
         if !task.is_orphaned(now_ms()) {
             return Ok(task);
         }
-        let (task, ()) = self
-            .modify(id, Some(owner), |t, now| (t.fail_orphaned(now), ()))
+        let (task, changed) = self
+            .modify(id, Some(owner), |t, now| {
+                let changed = t.fail_orphaned(now);
+                (changed, changed)
+            })
             .await?;
+        if changed {
+            self.announce(id, CHANGED_SIGNAL).await;
+        }
         Ok(task)
     }
 
@@ -140,6 +150,9 @@ impl TaskService {
                 (effect != UpdateEffect::Ignored, effect)
             })
             .await?;
+        if effect != UpdateEffect::Ignored {
+            self.announce(id, CHANGED_SIGNAL).await;
+        }
         Ok((effect, task))
     }
 
@@ -151,8 +164,8 @@ impl TaskService {
                 (changed, changed)
             })
             .await?;
-        if changed && let Err(e) = self.bus.publish(&topic(id), Arc::from(CANCEL_SIGNAL)).await {
-            tracing::warn!(task = %id, error = %e, "could not signal a task cancellation");
+        if changed {
+            self.announce(id, CANCEL_SIGNAL).await;
         }
         Ok(())
     }
@@ -165,7 +178,18 @@ impl TaskService {
                 (changed, changed)
             })
             .await?;
+        if changed {
+            self.announce(id, CHANGED_SIGNAL).await;
+        }
         Ok(changed)
+    }
+
+    /// Publishes a signal on the task's topic (at most once: a lost signal only delays a
+    /// listener until the client polls, or a runner until its next lease renewal).
+    async fn announce(&self, id: &str, signal: &str) {
+        if let Err(e) = self.bus.publish(&topic(id), Arc::from(signal)).await {
+            tracing::warn!(task = %id, error = %e, signal, "could not publish a task signal");
+        }
     }
 
     /// Extends the lease of a running task; returns its status (a terminal one tells the
