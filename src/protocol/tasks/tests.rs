@@ -1,1 +1,0 @@
-//! Unit tests of the tasks extension's rules.
