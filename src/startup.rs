@@ -158,7 +158,7 @@ fn task_service(settings: &Settings, store: Arc<dyn TaskStore>, bus: &Arc<dyn Bu
         ttl: Duration::from_secs(t.ttl_secs),
         poll_interval: Duration::from_millis(t.poll_interval_ms),
         sync_window: Duration::from_millis(t.sync_window_ms),
-        ..TaskConfig::default()
+        lease: Duration::from_secs(t.lease_secs),
     };
     TaskService::new(store, Arc::clone(bus), config)
 }

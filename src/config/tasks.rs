@@ -1,6 +1,7 @@
 //! `[tasks]`: the tasks extension `io.modelcontextprotocol/tasks` (SEP-2663) of the 2026-07-28
 //! stateless lane: how long tasks live, the polling interval suggested to clients, how long a
-//! task-capable tool call may take before it becomes a task, and the memory store's cap.
+//! task-capable tool call may take before it becomes a task, the memory store's cap and the
+//! lease of the replica running a task.
 //! Environment: `MCP_HIVE__TASKS__<KEY>` (e.g. `MCP_HIVE__TASKS__TTL_SECS=600`).
 
 use super::{ConfigError, invalid};
@@ -19,6 +20,9 @@ pub struct TaskSettings {
     pub sync_window_ms: u64,
     /// Stored tasks the embedded store holds at most (0 = no cap; Redis relies on TTLs).
     pub max_tasks: usize,
+    /// Lease of the replica running a task's handler, renewed every third of it; a `working`
+    /// task whose lease lapsed (its replica died) is reported `failed`.
+    pub lease_secs: u64,
 }
 
 impl Default for TaskSettings {
@@ -28,6 +32,7 @@ impl Default for TaskSettings {
             poll_interval_ms: 500,
             sync_window_ms: 100,
             max_tasks: 10_000,
+            lease_secs: 30,
         }
     }
 }
@@ -40,6 +45,9 @@ impl TaskSettings {
         }
         if self.poll_interval_ms == 0 {
             return Err(invalid("tasks.poll_interval_ms", "must be greater than 0"));
+        }
+        if self.lease_secs == 0 {
+            return Err(invalid("tasks.lease_secs", "must be greater than 0"));
         }
         Ok(())
     }
