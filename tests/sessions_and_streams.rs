@@ -261,8 +261,8 @@ async fn delete_ends_session_and_its_streams() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(c.delete(Some(&sid)).await, StatusCode::NOT_FOUND);
-    // DELETE without a session id: 400.
-    assert_eq!(c.delete(None).await, StatusCode::BAD_REQUEST);
+    // DELETE without a session id: 405 (nothing to end; see http::mcp::without_session).
+    assert_eq!(c.delete(None).await, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
