@@ -134,7 +134,7 @@ fn fan_out_resource_updates(registry: &Registry, bus: &Arc<dyn Bus>) {
 
 /// The sealer of 2026-07-28 `requestState`: the configured key, or a random one (then a state
 /// only opens on the replica that issued it, which is worth a warning with a shared store).
-fn state_sealer(settings: &Settings) -> anyhow::Result<Sealer> {
+pub fn state_sealer(settings: &Settings) -> anyhow::Result<Sealer> {
     let ttl = settings.protocol.state_ttl_secs;
     if settings.protocol.state_key.trim().is_empty() {
         if !settings.store.redis_url.is_empty() {

@@ -273,3 +273,93 @@ async fn stateless_requests_are_served_without_the_session() {
     let result = s.initialize("2025-11-25", json!({})).await;
     assert_eq!(result["protocolVersion"], "2025-11-25");
 }
+
+#[tokio::test]
+async fn stateless_rounds_and_subscriptions_over_stdio() {
+    let mut s = StdioServer::start(&[]);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}});
+    // A subscription shares stdout with everything else: its messages carry its id.
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": "sub", "method": "subscriptions/listen",
+        "params": {"_meta": meta, "notifications": {"toolsListChanged": true}}}),
+    )
+    .await;
+    let ack = s.next().await.expect("acknowledgment");
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "sub"
+    );
+
+    let tool = "test_input_required_result_multi_round";
+    let call = |id: i64, extra: Value| {
+        let mut params = json!({"name": tool, "arguments": {}, "_meta": meta});
+        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+    let (r1, _) = s.call(&call(1, json!({}))).await;
+    assert_eq!(r1["result"]["resultType"], "input_required", "{r1}");
+    let state = r1["result"]["requestState"].clone();
+    let (r2, _) = s
+        .call(&call(
+            2,
+            json!({"requestState": state,
+            "inputResponses": {"step1": {"action": "accept", "content": {"name": "Ada"}}}}),
+        ))
+        .await;
+    let state = r2["result"]["requestState"].clone();
+    assert!(r2["result"]["inputRequests"]["step2"].is_object(), "{r2}");
+    let (r3, _) = s
+        .call(&call(
+            3,
+            json!({"requestState": state,
+            "inputResponses": {"step2": {"action": "accept", "content": {"color": "red"}}}}),
+        ))
+        .await;
+    assert_eq!(
+        r3["result"]["content"][0]["text"], "Multi-round complete for Ada who likes red",
+        "{r3}"
+    );
+    let (bad, _) = s
+        .call(&call(
+            4,
+            json!({"requestState": "v1.forged", "inputResponses": {}}),
+        ))
+        .await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+
+    // A change reaches the subscription; end of input ends it with its completion result.
+    let (t, seen) = s
+        .call(
+            &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+            "name": "test_trigger_tool_change", "arguments": {}, "_meta": meta}}),
+        )
+        .await;
+    assert_eq!(t["result"]["resultType"], "complete");
+    let mut all = seen;
+    s.close_stdin();
+    while let Some(m) = s.next().await {
+        all.push(m);
+    }
+    let changed = all
+        .iter()
+        .find(|m| m["method"] == "notifications/tools/list_changed")
+        .expect("tools/list_changed on the subscription");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        "sub"
+    );
+    let done = all
+        .iter()
+        .find(|m| m["id"] == "sub")
+        .expect("completion result");
+    assert_eq!(done["result"]["resultType"], "complete");
+    assert!(
+        s.wait(Duration::from_secs(15))
+            .await
+            .is_some_and(|st| st.success())
+    );
+}

@@ -15,6 +15,7 @@
 //!
 //! Session-era handlers are unaffected: there the same calls go to the client as requests.
 
+pub mod round;
 pub mod state;
 
 use crate::protocol::jsonrpc::ErrorObject;

@@ -80,14 +80,21 @@ pub async fn run(mut settings: Settings, registry: Registry) -> Result<(), Stdio
     let (out, writer) = Output::spawn(tokio::io::stdout());
     let forwarder = forward_stream(&sessions, &handle, connection, out.clone());
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let sealer =
+        crate::startup::state_sealer(&settings).map_err(|e| StdioError::Setup(format!("{e:#}")))?;
     let mut stdio = Stdio {
         sessions,
         handle,
         out,
         stateless: HashMap::new(),
+        lane: stateless::Lane {
+            sealer: Arc::new(sealer),
+            ending: CancellationToken::new(),
+        },
     };
     let limit = settings.server.max_body_bytes;
     let ended_by_eof = stdio.serve(Lines::new(stdin, limit)).await?;
+    stdio.lane.ending.cancel();
     if ended_by_eof {
         let grace = Duration::from_secs(settings.server.shutdown_timeout_secs);
         if !stdio.out.settle(tokio::time::Instant::now() + grace).await {
@@ -147,6 +154,8 @@ struct Stdio {
     out: Output,
     /// Stateless requests in flight, for `notifications/cancelled`.
     stateless: HashMap<RequestId, CancellationToken>,
+    /// What stateless requests share.
+    lane: stateless::Lane,
 }
 
 impl Stdio {
@@ -210,8 +219,9 @@ impl Stdio {
                 let cancel = CancellationToken::new();
                 self.stateless.insert(r.id.clone(), cancel.clone());
                 let (server, out) = (self.sessions.server().clone(), self.out.clone());
+                let lane = self.lane.clone();
                 tokio::spawn(async move {
-                    stateless::serve(&server, &out, r, cancel.clone()).await;
+                    stateless::serve(&server, &lane, &out, r, cancel.clone()).await;
                     cancel.cancel();
                 });
                 Ok(())
