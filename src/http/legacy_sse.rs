@@ -31,7 +31,7 @@ use crate::session::registry::is_valid_session_id;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, spawn_reader};
 use crate::session::{Connection, ReplyMode, SessionHandle};
 use actix_web::middleware::from_fn;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
 use futures_util::StreamExt;
@@ -205,7 +205,8 @@ pub async fn post(
     tag(&req, |t| t.session = Some(session.clone()));
     let handle = state.sessions.get(&session, caller.principal()).await?;
     headers::require_json_content_type(&req)?;
-    let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
+    let body =
+        crate::http::mcp::read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
     if value.is_array() {
@@ -267,33 +268,6 @@ fn session_param(req: &HttpRequest) -> Result<String, HttpError> {
         ));
     }
     Ok(id.clone())
-}
-
-/// Reads the body, refusing more than `limit` bytes (413).
-async fn read_body(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Bytes, HttpError> {
-    let declared = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(HttpError::PayloadTooLarge(limit));
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            HttpError::bad_request(format!("Bad Request: could not read body: {e}"))
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(HttpError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -231,7 +231,8 @@ async fn resolve(state: &McpState, id: &str, caller: &Caller) -> Result<SessionH
     Ok(state.sessions.get(id, caller.principal()).await?)
 }
 
-async fn read_body(
+/// Reads a POST body, refusing more than `limit` bytes (413), by `Content-Length` first.
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
