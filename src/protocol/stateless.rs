@@ -62,9 +62,12 @@ const METHODS: [&str; 13] = [
 /// a session-era revision, or its `_meta` names a protocol version (`basic/versioning.mdx`,
 /// "A request carrying modern per-request `_meta` is served statelessly").
 pub fn selects_stateless(header_version: Option<&str>, body: &Value) -> bool {
-    // "An `initialize` request selects legacy semantics" (`versioning.mdx`).
+    // "An `initialize` request selects legacy semantics" (`versioning.mdx`) — unless it is a
+    // modern request through and through (a modern version header *and* modern `_meta`): that
+    // is a 2026-07-28 client calling a method the revision removed (404, `-32601`).
     if body.get("method").and_then(Value::as_str) == Some("initialize") {
-        return false;
+        return header_version.is_some_and(is_modern_version)
+            && meta(body).is_some_and(|m| m.contains_key(META_VERSION));
     }
     match header_version {
         Some(h) if is_modern_version(h) => true,

@@ -46,6 +46,16 @@ fn era_selection() {
         None,
         &json!({"method": "initialize", "params": {}})
     ));
+    // initialize with modern `_meta` but a legacy (or no) version header is a legacy handshake;
+    // with both it is a modern request for a removed method.
+    let modern_init = json!({"method": "initialize", "params": {"_meta": {META_VERSION: MODERN}}});
+    assert!(!selects_stateless(None, &modern_init));
+    assert!(!selects_stateless(Some("2025-11-25"), &modern_init));
+    assert!(!selects_stateless(
+        Some(MODERN),
+        &json!({"method": "initialize"})
+    ));
+    assert!(selects_stateless(Some(MODERN), &modern_init));
 }
 
 #[test]
