@@ -300,9 +300,26 @@ async fn drive(run: Run, mut work: Work, mut signals: broadcast::Receiver<Arc<st
         Some(e) => RunEnd::Failed(e),
         None => run_end(joined, &inputs),
     };
-    match service.finish(&id, end).await {
-        Ok(_) | Err(TaskError::NotFound) => {}
-        Err(e) => tracing::warn!(task = %id, error = %e, "could not record the end of a task"),
+    record_end(&service, &id, end).await;
+}
+
+/// Records how a run ended, retrying a few times while the store is unavailable (if it stays
+/// down, the lease lapses and the task is reported failed).
+async fn record_end(service: &TaskService, id: &str, end: RunEnd) {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1..=4 {
+        match service.finish(id, end.clone()).await {
+            Ok(_) | Err(TaskError::NotFound) => return,
+            Err(TaskError::Unavailable(e)) if attempt < 4 => {
+                tracing::warn!(task = %id, error = %e, attempt, "task store unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::warn!(task = %id, error = %e, "could not record the end of a task");
+                return;
+            }
+        }
     }
 }
 
