@@ -159,6 +159,7 @@ fn task_service(settings: &Settings, store: Arc<dyn TaskStore>, bus: &Arc<dyn Bu
         poll_interval: Duration::from_millis(t.poll_interval_ms),
         sync_window: Duration::from_millis(t.sync_window_ms),
         lease: Duration::from_secs(t.lease_secs),
+        max_running: t.max_running,
     };
     TaskService::new(store, Arc::clone(bus), config)
 }

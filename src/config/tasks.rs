@@ -23,6 +23,9 @@ pub struct TaskSettings {
     /// Lease of the replica running a task's handler, renewed every third of it; a `working`
     /// task whose lease lapsed (its replica died) is reported `failed`.
     pub lease_secs: u64,
+    /// Task handlers one replica runs at once (0 = no cap); beyond it, task-capable calls are
+    /// answered synchronously and `tasks/update` that would resume a task gets 503.
+    pub max_running: usize,
 }
 
 impl Default for TaskSettings {
@@ -33,6 +36,7 @@ impl Default for TaskSettings {
             sync_window_ms: 100,
             max_tasks: 10_000,
             lease_secs: 30,
+            max_running: 1000,
         }
     }
 }

@@ -174,8 +174,10 @@ async fn handle(
     match method {
         "tasks/get" => Ok(service.get(&owner, &params.task_id).await?.detailed()),
         "tasks/update" => {
-            // Subscribed before the update: a cancellation right after it reaches the run.
-            let signals = service.signals(&params.task_id);
+            // Reserved before the update: the answers are only taken if the run can start.
+            let reserved = run::Reserved::take(service, &params.task_id).ok_or_else(|| {
+                TaskError::Unavailable("this replica runs too many tasks; retry".into())
+            })?;
             let (effect, task) = service
                 .update(&owner, &params.task_id, &params.input_responses)
                 .await?;
@@ -185,7 +187,7 @@ async fn handle(
                     state.sessions.server().clone(),
                     &task,
                     principal,
-                    signals,
+                    reserved,
                     state.shutdown.clone(),
                 );
             }

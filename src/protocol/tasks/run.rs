@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +53,9 @@ impl Default for Detach {
 }
 
 impl Detach {
-    /// Asks for the task and waits until it exists (`Err(Cancelled)` if it could not be made).
+    /// Asks for the task and waits until the lane decided: `Ok` once the task exists (or when
+    /// the replica runs too many tasks and the request goes on synchronously), `Err(Cancelled)`
+    /// if the task could not be stored.
     pub async fn request(&self) -> Result<(), PeerError> {
         self.requested.send_replace(true);
         let mut rx = self.settled.subscribe();
@@ -175,6 +177,18 @@ impl Launch {
             () = slot.wanted() => {}
             () = tokio::time::sleep(self.service.config().sync_window) => {}
         }
+        let Some(permit) = self.service.permit() else {
+            // This replica runs as many tasks as it may: the call goes on synchronously.
+            tracing::warn!("tasks.max_running reached: a task-capable call runs synchronously");
+            slot.settle(true);
+            return tokio::select! {
+                joined = work.wait() => Launched::Finished(outcome_of(joined)),
+                () = request_cancel.cancelled() => {
+                    cancel.cancel();
+                    Launched::Finished(Outcome::Cancelled)
+                }
+            };
+        };
         let id = new_task_id();
         let signals = self.service.signals(&id);
         let state = TaskState {
@@ -194,6 +208,7 @@ impl Launch {
                     inputs: self.inputs,
                     cancel,
                     shutdown: self.shutdown,
+                    _permit: permit,
                 };
                 tokio::spawn(drive(run, work, signals));
                 Launched::Created(Box::new(task))
@@ -207,15 +222,33 @@ impl Launch {
     }
 }
 
+/// What a resumed run needs from before the `tasks/update` that triggers it: its place among
+/// the replica's running tasks and the task's signals (subscribed before the update, so a
+/// cancellation right after it is not missed).
+pub struct Reserved {
+    permit: OwnedSemaphorePermit,
+    signals: broadcast::Receiver<Arc<str>>,
+}
+
+impl Reserved {
+    /// Reserves a run of task `id`; `None` when this replica runs `max_running` tasks already.
+    pub fn take(service: &TaskService, id: &str) -> Option<Self> {
+        let permit = service.permit()?;
+        Some(Self {
+            permit,
+            signals: service.signals(id),
+        })
+    }
+}
+
 /// Runs a task's handler again after `tasks/update` answered its last input request
-/// (`task` is `working` under the lease that update took). `signals` must have been subscribed
-/// before that update.
+/// (`task` is `working` under the lease that update took).
 pub fn resume(
     service: TaskService,
     server: McpServer,
     task: &Task,
     principal: Option<Principal>,
-    signals: broadcast::Receiver<Arc<str>>,
+    reserved: Reserved,
     shutdown: CancellationToken,
 ) {
     let inputs = Arc::new(Inputs::new(task.state.answers.clone()));
@@ -241,8 +274,9 @@ pub fn resume(
         inputs,
         cancel,
         shutdown,
+        _permit: reserved.permit,
     };
-    tokio::spawn(drive(run, work, signals));
+    tokio::spawn(drive(run, work, reserved.signals));
 }
 
 /// What a driver needs besides the handler.
@@ -253,6 +287,8 @@ struct Run {
     inputs: Arc<Inputs>,
     cancel: CancellationToken,
     shutdown: CancellationToken,
+    /// This run's place among the replica's running tasks (released when the run ends).
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Watches a running handler until it ends, then records how.
@@ -264,6 +300,7 @@ async fn drive(run: Run, mut work: Work, mut signals: broadcast::Receiver<Arc<st
         inputs,
         cancel,
         shutdown,
+        _permit,
     } = run;
     let every = (service.config().lease / 3).max(Duration::from_millis(50));
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

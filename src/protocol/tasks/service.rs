@@ -25,7 +25,7 @@ use crate::store::task::TaskStore;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 /// Signal on a task's topic: the task was cancelled (its runner stops the handler).
 pub const CANCEL_SIGNAL: &str = "cancel";
@@ -46,6 +46,9 @@ pub struct TaskConfig {
     pub sync_window: Duration,
     /// Lease of the replica running a handler; renewed every third of it.
     pub lease: Duration,
+    /// Task handlers this replica runs at once (0 = no cap); beyond it, task-capable calls are
+    /// answered synchronously and updates that would resume a task get "unavailable".
+    pub max_running: usize,
 }
 
 impl Default for TaskConfig {
@@ -55,6 +58,7 @@ impl Default for TaskConfig {
             poll_interval: Duration::from_millis(500),
             sync_window: Duration::from_millis(100),
             lease: Duration::from_secs(30),
+            max_running: 1000,
         }
     }
 }
@@ -79,12 +83,28 @@ pub struct TaskService {
     store: Arc<dyn TaskStore>,
     bus: Arc<dyn Bus>,
     config: TaskConfig,
+    running: Arc<Semaphore>,
 }
 
 impl TaskService {
     /// A service over a store and a bus.
     pub fn new(store: Arc<dyn TaskStore>, bus: Arc<dyn Bus>, config: TaskConfig) -> Self {
-        Self { store, bus, config }
+        let permits = match config.max_running {
+            0 => Semaphore::MAX_PERMITS,
+            n => n.min(Semaphore::MAX_PERMITS),
+        };
+        Self {
+            store,
+            bus,
+            config,
+            running: Arc::new(Semaphore::new(permits)),
+        }
+    }
+
+    /// A place for one more task handler on this replica, if `max_running` allows it; the
+    /// handler's driver holds it until the run ends.
+    pub fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.running).try_acquire_owned().ok()
     }
 
     /// The settings.

@@ -2,7 +2,8 @@
 //! status machine, wire shapes), the store-backed operations ([`service`]: owner binding,
 //! compare-and-set, cancellation signals, orphaned runs) and running handlers as tasks
 //! ([`running`]: the sync window, `detach`, multi round-trip before and inside a task,
-//! cancellation, panics), all on the embedded store and the local bus.
+//! cancellation, panics, the cap on running tasks), all on the embedded store and the local
+//! bus.
 
 mod rules;
 mod running;
@@ -15,6 +16,11 @@ use std::time::Duration;
 
 /// A service on a fresh embedded store with short timings.
 fn service() -> TaskService {
+    service_with(0)
+}
+
+/// The same, running at most `max_running` task handlers (0 = no cap).
+fn service_with(max_running: usize) -> TaskService {
     TaskService::new(
         MemoryTaskStore::new(100),
         LocalBus::new(),
@@ -23,6 +29,7 @@ fn service() -> TaskService {
             poll_interval: Duration::from_millis(100),
             sync_window: Duration::from_millis(50),
             lease: Duration::from_millis(600),
+            max_running,
         },
     )
 }

@@ -1,12 +1,12 @@
 //! Running handlers as tasks: the sync window, `detach`, multi round-trip input before a task
 //! (synchronous) and inside it (replayed on update), cancellation and panics.
 
-use super::service;
+use super::{service, service_with};
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::mrtr::Inputs;
 use crate::protocol::server::{McpServer, Outcome, ServerInfo};
-use crate::protocol::tasks::run::{Launch, Launched, resume};
+use crate::protocol::tasks::run::{Launch, Launched, Reserved, resume};
 use crate::protocol::tasks::service::TaskService;
 use crate::protocol::tasks::state::{Task, TaskStatus, UpdateEffect};
 use crate::protocol::version::ProtocolVersion;
@@ -194,7 +194,7 @@ async fn input_inside_a_task_is_replayed_after_the_last_answer() {
     let (effect, _) = s.update("alice", &task.id, &one).await.unwrap();
     assert_eq!(effect, UpdateEffect::Partial);
     let two: Map<String, Value> = [("two".to_owned(), json!({"v": 2}))].into_iter().collect();
-    let signals = s.signals(&task.id);
+    let reserved = Reserved::take(&s, &task.id).expect("a free place");
     let (effect, working) = s.update("alice", &task.id, &two).await.unwrap();
     assert_eq!(effect, UpdateEffect::Resume);
     resume(
@@ -202,7 +202,7 @@ async fn input_inside_a_task_is_replayed_after_the_last_answer() {
         srv.clone(),
         &working,
         None,
-        signals,
+        reserved,
         CancellationToken::new(),
     );
     let done = settled(&s, &task.id, TaskStatus::Completed).await;
@@ -249,4 +249,25 @@ async fn a_panicking_handler_fails_its_task_and_shutdown_fails_running_ones() {
             .unwrap_or_default()
             .contains("shut down")
     );
+}
+
+#[tokio::test]
+async fn beyond_max_running_calls_run_synchronously_and_updates_wait() {
+    let (s, stopped) = (service_with(1), Arc::new(AtomicBool::new(false)));
+    let srv = server(&stopped);
+    let first = created(launch(&s, &srv, "endless", Map::new()).run().await);
+    // The only place is taken: a slow call is answered synchronously, and no resume can start.
+    match launch(&s, &srv, "slow", Map::new()).run().await {
+        Launched::Finished(Outcome::Result(r)) => assert_eq!(r["content"][0]["text"], "slow"),
+        other => panic!("expected a synchronous answer, got {other:?}"),
+    }
+    assert!(Reserved::take(&s, &first.id).is_none());
+    s.cancel("alice", &first.id).await.unwrap();
+    for _ in 0..100 {
+        if Reserved::take(&s, &first.id).is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the place was not released when the run ended");
 }
