@@ -16,9 +16,10 @@
 //!   ([`TaskError`], §Error Handling);
 //! - the task record, its status machine and its wire shapes ([`state`]); the operations over a
 //!   [`TaskStore`](crate::store::TaskStore) and the bus ([`service`]); running handlers as
-//!   tasks, including multi round-trip input inside tasks by replay ([`run`]); task status
-//!   notifications on `subscriptions/listen` ([`listen`]).
+//!   tasks, including multi round-trip input inside tasks by replay ([`run`], [`drive`]); task
+//!   status notifications on `subscriptions/listen` ([`listen`]).
 
+pub mod drive;
 pub mod listen;
 pub mod run;
 pub mod service;

@@ -7,10 +7,8 @@
 //! calls [`RequestContext::detach`] or the sync window passes — so input needed *before* a task
 //! exists goes through the ordinary multi round-trip flow (`InputRequiredResult`), as the spec
 //! recommends. Otherwise the task record is created (durably, before the `CreateTaskResult`
-//! goes out) and the handler keeps running in the background under a [`drive`]r that:
-//! - stops it on a cancellation signal from any replica (bus topic `task:<id>`), on a terminal
-//!   status seen when renewing its lease, at the task's TTL, or at shutdown;
-//! - records how the run ended: a result, a JSON-RPC error, cancellation, or input required.
+//! goes out) and the handler keeps running in the background under a driver
+//! ([`super::drive`]) that stops it when the task is cancelled and records how the run ended.
 //!
 //! Input inside a task uses the replay model of [`crate::protocol::mrtr`]: the run ends with the
 //! outstanding questions stored as `inputRequests` and the answers so far in the record; when a
@@ -18,20 +16,18 @@
 //! from the start ([`resume`]), every question answered from the record.
 
 use super::TaskError;
-use super::service::{CANCEL_SIGNAL, TaskService, new_task_id};
-use super::state::{RunEnd, Task, TaskState};
+use super::drive::{Run, drive, outcome_of};
+use super::service::{TaskService, new_task_id};
+use super::state::{Task, TaskState};
 use crate::principal::Principal;
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
-use crate::protocol::jsonrpc::{ErrorObject, RequestId, codes};
-use crate::protocol::mrtr::{self, Inputs};
+use crate::protocol::jsonrpc::RequestId;
+use crate::protocol::mrtr::Inputs;
 use crate::protocol::server::{McpServer, Outcome};
-use crate::protocol::stateless::modern_error;
 use crate::protocol::version::ProtocolVersion;
-use crate::store::record::now_ms;
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -77,10 +73,11 @@ impl Detach {
 }
 
 /// A spawned handler, aborted if dropped before it is handed to a driver.
-struct Work(Option<JoinHandle<Outcome>>);
+pub(super) struct Work(pub(super) Option<JoinHandle<Outcome>>);
 
 impl Work {
-    async fn wait(&mut self) -> Result<Outcome, JoinError> {
+    /// The handler's outcome (pending forever once taken).
+    pub(super) async fn wait(&mut self) -> Result<Outcome, JoinError> {
         match self.0.as_mut() {
             Some(handle) => {
                 let joined = handle.await;
@@ -277,124 +274,6 @@ pub fn resume(
         _permit: reserved.permit,
     };
     tokio::spawn(drive(run, work, reserved.signals));
-}
-
-/// What a driver needs besides the handler.
-struct Run {
-    service: TaskService,
-    id: String,
-    expires_at_ms: u64,
-    inputs: Arc<Inputs>,
-    cancel: CancellationToken,
-    shutdown: CancellationToken,
-    /// This run's place among the replica's running tasks (released when the run ends).
-    _permit: OwnedSemaphorePermit,
-}
-
-/// Watches a running handler until it ends, then records how.
-async fn drive(run: Run, mut work: Work, mut signals: broadcast::Receiver<Arc<str>>) {
-    let Run {
-        service,
-        id,
-        expires_at_ms,
-        inputs,
-        cancel,
-        shutdown,
-        _permit,
-    } = run;
-    let every = (service.config().lease / 3).max(Duration::from_millis(50));
-    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    let expiry = tokio::time::sleep(Duration::from_millis(
-        expires_at_ms.saturating_sub(now_ms()),
-    ));
-    tokio::pin!(expiry);
-    let (mut listening, mut stopped): (bool, Option<ErrorObject>) = (true, None);
-    let joined = loop {
-        tokio::select! {
-            joined = work.wait() => break joined,
-            signal = signals.recv(), if listening => match signal {
-                Ok(s) if &*s == CANCEL_SIGNAL => cancel.cancel(),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => listening = false,
-            },
-            _ = renew.tick() => match service.renew_lease(&id).await {
-                Ok(status) if status.is_terminal() => cancel.cancel(),
-                Ok(_) => {}
-                Err(TaskError::NotFound) => cancel.cancel(),
-                Err(e) => tracing::warn!(task = %id, error = %e, "could not renew a task lease"),
-            },
-            () = &mut expiry, if stopped.is_none() => {
-                stopped = Some(ErrorObject::new(codes::INTERNAL_ERROR, "The task reached its ttlMs before it finished."));
-                cancel.cancel();
-            }
-            () = shutdown.cancelled(), if stopped.is_none() => {
-                stopped = Some(ErrorObject::new(codes::INTERNAL_ERROR, "The server shut down before the task finished; start it again."));
-                cancel.cancel();
-            }
-        }
-    };
-    let end = match stopped {
-        Some(e) => RunEnd::Failed(e),
-        None => run_end(joined, &inputs),
-    };
-    record_end(&service, &id, end).await;
-}
-
-/// Records how a run ended, retrying a few times while the store is unavailable (if it stays
-/// down, the lease lapses and the task is reported failed).
-async fn record_end(service: &TaskService, id: &str, end: RunEnd) {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 1..=4 {
-        match service.finish(id, end.clone()).await {
-            Ok(_) | Err(TaskError::NotFound) => return,
-            Err(TaskError::Unavailable(e)) if attempt < 4 => {
-                tracing::warn!(task = %id, error = %e, attempt, "task store unavailable; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(e) => {
-                tracing::warn!(task = %id, error = %e, "could not record the end of a task");
-                return;
-            }
-        }
-    }
-}
-
-fn outcome_of(joined: Result<Outcome, JoinError>) -> Outcome {
-    match joined {
-        Ok(outcome) => outcome,
-        Err(e) if e.is_cancelled() => Outcome::Cancelled,
-        Err(_) => Outcome::Error(ErrorObject::internal("the handler failed unexpectedly")),
-    }
-}
-
-/// How a run ended, in the order the lane applies to synchronous replies: cancellation, a
-/// missing client capability (`-32021`), outstanding input, then the outcome itself.
-pub fn run_end(joined: Result<Outcome, JoinError>, inputs: &Inputs) -> RunEnd {
-    let outcome = outcome_of(joined);
-    if matches!(outcome, Outcome::Cancelled) {
-        return RunEnd::Cancelled;
-    }
-    let missing = inputs.missing_capabilities();
-    if !missing.is_empty() {
-        return RunEnd::Failed(mrtr::missing_capability_error(&missing));
-    }
-    if let Some(requests) = inputs.pending() {
-        return RunEnd::InputRequired {
-            requests,
-            answers: inputs.carried(),
-        };
-    }
-    match outcome {
-        Outcome::Result(mut result) => {
-            if result.is_object() {
-                result["resultType"] = json!("complete");
-            }
-            RunEnd::Completed(result)
-        }
-        Outcome::Error(e) => RunEnd::Failed(modern_error(e)),
-        Outcome::Cancelled => RunEnd::Cancelled,
-    }
 }
 
 /// The params a replay needs: the request's own, without `_meta` and the multi round-trip
