@@ -16,7 +16,8 @@
 # both runs: its scenarios are what `list --requirements 2026-07-28` names for servers --
 # the required ones, the "pending" ones (http-header-validation, http-custom-header-server-
 # validation, json-schema-2020-12) and the tasks extension's (tasks-*), which the suite runs
-# but does not score -- each run with --spec-version 2026-07-28 (the suite's `--requirements`
+# but does not score and reports SKIPPED at --spec-version unless given --force (so they get it)
+# -- each run with --spec-version 2026-07-28 (the suite's `--requirements`
 # mode runs a fixed list and cannot be combined with --scenario, so the list is taken from it).
 # Then the replicated run: CONFORMANCE_REPLICAS (default 2) `mcp-hive serve`
 # replicas sharing one temporary redis-server (REDIS_URL), behind
@@ -58,6 +59,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SUITES="${CONFORMANCE_SUITES:-0.1.16 0.2.0-alpha.12}"
 SPECS="${CONFORMANCE_SPEC_VERSIONS:-2025-06-18 2025-11-25 2026-07-28}"
 MODERN=2026-07-28 # the stateless revision: its scenario list comes from --requirements
+FORCED=""         # scenarios run with --force (the extension ones of the modern revision)
 ONLY="${CONFORMANCE_SCENARIOS:-}"
 RESULTS_DIR="${CONFORMANCE_RESULTS_DIR:-$REPO_ROOT/target/conformance}"
 SCENARIO_TIMEOUT="${CONFORMANCE_SCENARIO_TIMEOUT:-180}"
@@ -303,6 +305,16 @@ list_scenarios() {
 # list_requirements SUITE REVISION -> every server scenario the revision's frozen requirement
 # set names: required, pending and extension ones (the client and authorization ones are not
 # for a server under test).
+# list_extensions SUITE REVISION -> the extension scenarios among them (tasks-*): the suite
+# reports them SKIPPED at --spec-version unless --force is given, so they are run with it.
+list_extensions() {
+  node "$(suite_dir "$1")/dist/index.js" list --requirements "$2" | awk '
+    /^  extension/ { ext = 1; next }
+    /^  [^ ]/ { ext = 0 }
+    ext && /^    - .* \[server\]$/ { print $2 }
+  '
+}
+
 list_requirements() {
   local d
   d="$(suite_dir "$1")"
@@ -335,6 +347,7 @@ run_scenario() { # SUITE LABEL SPEC(label) SPEC_ARG(or "") SCENARIO
   logf="$outdir/run.log"
   local args=(server --url "$TARGET_URL/mcp" --scenario "$sc" -o "$outdir")
   [ -n "$spec_arg" ] && args+=(--spec-version "$spec_arg")
+  case " $FORCED " in *" $sc "*) args+=(--force) ;; esac
   local t0=$SECONDS
   timeout --kill-after=10 "$SCENARIO_TIMEOUT" node "$d/dist/index.js" "${args[@]}" >"$logf" 2>&1
   rc=$?
@@ -387,8 +400,10 @@ run_suites() {
     if suite_has_wire_versions "$suite"; then
       for spec in $wire_specs; do
         section "conformance $label, --spec-version $spec$where"
+        FORCED=""
         if [ "$spec" = "$MODERN" ]; then
           scenarios="$(list_requirements "$suite" "$spec")" || die "listing requirements of $suite failed"
+          FORCED="$(list_extensions "$suite" "$spec" | tr '\n' ' ')"
         else
           scenarios="$(list_scenarios "$suite" "$spec")" || die "listing scenarios of $suite failed"
         fi

@@ -82,6 +82,7 @@ pub async fn serve(
     let name = match request.method.as_str() {
         "tools/call" | "prompts/get" => request.params.get("name"),
         "resources/read" => request.params.get("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => request.params.get("taskId"),
         _ => None,
     }
     .and_then(Value::as_str)
