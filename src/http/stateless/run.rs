@@ -22,8 +22,8 @@ use super::{McpState, bad_request, reply};
 use crate::auth::Caller;
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, codes};
-use crate::protocol::mrtr::state::{Sealer, request_digest};
-use crate::protocol::mrtr::{self, Inputs};
+use crate::protocol::mrtr::round::Round;
+use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::server::{Outcome, ServerInfo};
 use crate::protocol::stateless::{self, StatelessRequest};
 use crate::protocol::version::ProtocolVersion;
@@ -31,7 +31,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -107,41 +107,6 @@ fn wants_sse(req: &HttpRequest, state: &McpState, valid: &StatelessRequest) -> b
         }
 }
 
-/// The multi round-trip part of a request: its answers so far and the binding of its state.
-struct Round {
-    inputs: Arc<Inputs>,
-    sub: String,
-    digest: String,
-}
-
-fn prepare_round(
-    state: &McpState,
-    valid: &StatelessRequest,
-    sub: String,
-) -> Result<Option<Round>, ErrorObject> {
-    let method = valid.request.method.as_str();
-    if !mrtr::METHODS.contains(&method) {
-        return Ok(None);
-    }
-    let params = &valid.request.params;
-    let mut answers = Map::new();
-    let digest = request_digest(method, params);
-    match params.get("requestState") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => {
-            let claims = state.stateless.sealer.open(s, &sub, &digest, now_secs())?;
-            answers = claims.ans;
-        }
-        Some(_) => return Err(ErrorObject::invalid_params("requestState must be a string")),
-    }
-    answers.extend(mrtr::input_responses(params)?);
-    Ok(Some(Round {
-        inputs: Arc::new(Inputs::new(answers)),
-        sub,
-        digest,
-    }))
-}
-
 /// What a finished run answers: the HTTP status (for JSON replies) and the message.
 fn finish(
     sealer: &Sealer,
@@ -151,32 +116,21 @@ fn finish(
     outcome: Outcome,
     round: Option<&Round>,
 ) -> (StatusCode, Value) {
-    if let Some(round) = round {
-        let missing = round.inputs.missing_capabilities();
-        if !missing.is_empty() {
-            let e = mrtr::missing_capability_error(&missing);
+    match round.and_then(|r| r.end(sealer, now_secs())) {
+        Some(Err(missing)) => {
             return (
                 StatusCode::BAD_REQUEST,
-                stateless::error_message(Some(id), &e),
+                stateless::error_message(Some(id), &missing),
             );
         }
-        if let Some(requests) = round.inputs.pending() {
-            let sealed = sealer.seal(
-                &round.sub,
-                &round.digest,
-                &round.inputs.carried(),
-                now_secs(),
-            );
-            let result = stateless::input_required(
-                mrtr::input_required_result(requests, sealed),
-                &server.name,
-                &server.version,
-            );
+        Some(Ok(input_required)) => {
+            let result = stateless::input_required(input_required, &server.name, &server.version);
             return (
                 StatusCode::OK,
                 json!({"jsonrpc": "2.0", "id": id, "result": result}),
             );
         }
+        None => {}
     }
     let body = match outcome {
         Outcome::Result(result) => json!({
@@ -206,7 +160,13 @@ pub async fn run(
         .map(|p| p.binding_key())
         .unwrap_or_default();
     let id = valid.request.id.clone();
-    let round = match prepare_round(state, &valid, sub) {
+    let round = match Round::begin(
+        &state.stateless.sealer,
+        &valid.request.method,
+        &valid.request.params,
+        sub,
+        now_secs(),
+    ) {
         Ok(r) => r,
         Err(e) => return bad_request(Some(&id), &e),
     };
@@ -238,7 +198,7 @@ pub async fn run(
     // Tasks extension: a task-capable call may end as a task (`super::tasks`).
     let launch = round
         .as_ref()
-        .and_then(|r| tasks::launch(state, &valid, &ctx, &r.inputs, &r.sub));
+        .and_then(|r| tasks::launch(state, &valid, &ctx, &r.inputs, r.sub()));
     let server = state.sessions.server().clone();
     let method = valid.request.method.clone();
     let params = valid.request.params.clone();

@@ -48,6 +48,11 @@ impl Round {
         }))
     }
 
+    /// The caller's binding key the state is bound to.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
     /// What replaces the handler's outcome, if anything: `Err` is the `-32021` error, `Ok` the
     /// input-required result (before the lane's `_meta` envelope).
     pub fn end(&self, sealer: &Sealer, now: u64) -> Option<Result<Value, ErrorObject>> {
