@@ -16,7 +16,8 @@ pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 /// `Last-Event-ID` (SSE resumption).
 pub const LAST_EVENT_ID: &str = "last-event-id";
 
-fn media_types(req: &HttpRequest) -> Vec<String> {
+/// The media types of `Accept` (lower-case, parameters dropped).
+pub(crate) fn media_types(req: &HttpRequest) -> Vec<String> {
     req.headers()
         .get_all(header::ACCEPT)
         .filter_map(|v| v.to_str().ok())

@@ -126,18 +126,8 @@ fn require_event_stream(req: &HttpRequest) -> Result<(), HttpError> {
     if req.headers().get(actix_web::http::header::ACCEPT).is_none() {
         return Ok(());
     }
-    let accepted = req
-        .headers()
-        .get_all(actix_web::http::header::ACCEPT)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|m| {
-            m.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+    let accepted = crate::http::headers::media_types(req)
+        .iter()
         .any(|m| matches!(m.as_str(), "text/event-stream" | "text/*" | "*/*"));
     if accepted {
         Ok(())
@@ -218,19 +208,7 @@ pub async fn post(
     tag(&req, |t| {
         t.mcp_method = Some(message.method().unwrap_or("response").to_owned());
     });
-    if let Message::Request(r) = &message
-        && r.method == "tools/call"
-        && let Some(tool) = r.params.get("name").and_then(Value::as_str)
-    {
-        let declared = state
-            .sessions
-            .server()
-            .registry
-            .tool(tool)
-            .map(|t| t.required_scopes.clone())
-            .unwrap_or_default();
-        auth.authorize_tool(&caller, tool, &declared)?;
-    }
+    crate::http::mcp::authorize_call(&state, &auth, &caller, &message)?;
     deliver(&state, handle, message, caller).await?;
     Ok(HttpResponse::Accepted().finish())
 }

@@ -71,19 +71,7 @@ pub async fn post(
         });
     });
     for message in payload.messages() {
-        if let Message::Request(r) = message
-            && r.method == "tools/call"
-            && let Some(tool) = r.params.get("name").and_then(Value::as_str)
-        {
-            let declared = state
-                .sessions
-                .server()
-                .registry
-                .tool(tool)
-                .map(|t| t.required_scopes.clone())
-                .unwrap_or_default();
-            auth.authorize_tool(&caller, tool, &declared)?;
-        }
+        authorize_call(&state, &auth, &caller, message)?;
     }
 
     if let Payload::Single(Message::Request(r)) = &payload
@@ -224,6 +212,30 @@ async fn initialize(
     Ok(HttpResponse::Ok()
         .insert_header((headers::SESSION_ID, handle.id()))
         .json(response_value(&r.id, result)))
+}
+
+/// A `tools/call` needs the tool's scopes: the configured ones and those the tool declares
+/// (403 `insufficient_scope` otherwise); other messages need nothing beyond the endpoint scope.
+pub(crate) fn authorize_call(
+    state: &McpState,
+    auth: &Authenticator,
+    caller: &Caller,
+    message: &Message,
+) -> Result<(), crate::auth::Rejection> {
+    if let Message::Request(r) = message
+        && r.method == "tools/call"
+        && let Some(tool) = r.params.get("name").and_then(Value::as_str)
+    {
+        let declared = state
+            .sessions
+            .server()
+            .registry
+            .tool(tool)
+            .map(|t| t.required_scopes.clone())
+            .unwrap_or_default();
+        auth.authorize_tool(caller, tool, &declared)?;
+    }
+    Ok(())
 }
 
 /// Finds the session (404 when unknown, expired, deleted or created by another principal).
