@@ -12,6 +12,8 @@
 //! - [`tools`]: the demo tools and the conformance-suite fixtures.
 //! - [`stdio`]: the stdio transport (`mcp-hive serve --stdio`) on the same session actors.
 //! - [`config`], [`telemetry`], [`startup`]: settings, logging, and the server lifecycle.
+//! - [`metrics`]: the Prometheus metrics of a replica (`GET /metrics`); [`ratelimit`]: the
+//!   per-principal rate limiter.
 //! - [`admin`]: operator commands on the shared store (`mcp-hive sessions`).
 
 pub mod admin;
@@ -19,8 +21,10 @@ pub mod auth;
 pub mod authserver;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod principal;
 pub mod protocol;
+pub mod ratelimit;
 pub mod registry;
 pub mod session;
 pub mod startup;

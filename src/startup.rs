@@ -17,12 +17,15 @@ use crate::registry::ServerEvent;
 use crate::session::{Backends, SessionRegistry, SessionSettings};
 use crate::store::bus::{Bus, GLOBAL_TOPIC, LocalBus};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
+use crate::metrics::Metrics;
 use crate::store::memory_tasks::MemoryTaskStore;
 use crate::store::redis::{RedisConfig, RedisStore};
 use crate::store::task::TaskStore;
+use crate::ratelimit::RateLimiter;
 use crate::tools;
 use actix::Arbiter;
 use actix_web::dev::{Server, ServerHandle};
+use crate::store::StoreObserver;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
@@ -69,6 +72,14 @@ pub fn build_stores(settings: &Settings) -> anyhow::Result<(Backends, Arc<dyn Ta
         });
         store.spawn_sweeper(Duration::from_secs(30));
         let tasks = MemoryTaskStore::new(settings.tasks.max_tasks);
+    build_stores_observed(settings, None)
+}
+
+/// [`build_stores`], with the Redis store reporting its operations to `observer` (metrics).
+pub fn build_stores_observed(
+    settings: &Settings,
+    observer: Option<Arc<dyn StoreObserver>>,
+) -> anyhow::Result<(Backends, Arc<dyn TaskStore>)> {
         tasks.spawn_sweeper(Duration::from_secs(30));
         let backends = Backends {
             sessions: store.clone(),
@@ -103,6 +114,9 @@ pub fn build_stores(settings: &Settings) -> anyhow::Result<(Backends, Arc<dyn Ta
 
 /// With a shared store, resource updates announced on one replica reach the sessions of every
 /// replica: they travel on the bus's global topic and each replica announces them locally.
+    if let Some(observer) = observer {
+        store.set_observer(observer);
+    }
 fn fan_out_resource_updates(registry: &Registry, bus: &Arc<dyn Bus>) {
     let publisher = Arc::clone(bus);
     registry.set_fanout(Arc::new(move |event| {
@@ -176,7 +190,13 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
-        let (backends, task_store) = build_stores(&settings)?;
+        let metrics = (settings.metrics.enabled).then(|| web::Data::new(Metrics::new()));
+        let observer = metrics
+            .as_ref()
+            .map(|m| m.clone().into_inner() as Arc<dyn StoreObserver>);
+        let (backends, task_store) = build_stores_observed(&settings, observer)?;
+        let limiter = RateLimiter::new(&settings.rate_limit, Arc::clone(&backends.sessions))?
+            .map(web::Data::new);
         if backends.shared {
             fan_out_resource_updates(&registry, &backends.bus);
         }
@@ -233,20 +253,36 @@ impl Application {
         })
         .disable_signals()
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        if let Some(m) = &metrics {
+            auth.observe(m.clone().into_inner());
+        }
         .on_connect(|conn, _ext| {
             if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
                 let _ = tcp.set_nodelay(true);
             }
+        let metrics_path = settings.metrics.path.clone();
         })
         .listen(listener)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
         Ok(Self {
+            let (metrics, limiter, metrics_path) =
+                (metrics.clone(), limiter.clone(), metrics_path.clone());
             server: server.run(),
             port,
             shutdown,
+                .configure(move |cfg| {
+                    if let Some(m) = metrics {
+                        cfg.app_data(m);
+                        crate::metrics::endpoint::configure(cfg, &metrics_path);
+                    }
+                    if let Some(l) = limiter {
+                        cfg.app_data(l);
+                    }
+                })
             arbiters,
+                .wrap(from_fn(crate::metrics::middleware::observe))
         })
     }
 

@@ -8,13 +8,18 @@
 //! - single flight: concurrent first requests with the same token share one verification (one
 //!   introspection call, one signature check);
 //! - "unavailable" outcomes are not cached: the next request asks again.
+//!
+//! Hits, misses and (in introspection mode) the outcome of each verification are reported to the
+//! [`AuthObserver`] set with [`TokenCache::observe`], if any.
 
 use super::claims::Verified;
+use super::observe::AuthObserver;
 use super::{Rejected, Verify};
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A cached outcome and how long it may be reused.
@@ -53,6 +58,8 @@ pub struct TokenCache {
     verdicts: Cache<[u8; 32], Verdict>,
     max_age: Duration,
     negative: Duration,
+    /// Where hits and misses go; `true`: each verification is an introspection call.
+    observer: OnceLock<(Arc<dyn AuthObserver>, bool)>,
 }
 
 impl TokenCache {
@@ -65,7 +72,14 @@ impl TokenCache {
                 .build(),
             max_age,
             negative,
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Reports hits and misses to `observer`, and each verification as an introspection call
+    /// when `introspects` (the first observer set stays).
+    pub fn observe(&self, observer: Arc<dyn AuthObserver>, introspects: bool) {
+        let _ = self.observer.set((observer, introspects));
     }
 
     /// The verified token, from the cache or from `verifier` (once for concurrent callers).
@@ -75,10 +89,21 @@ impl TokenCache {
         verifier: &dyn Verify,
     ) -> Result<Arc<Verified>, Rejected> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let ran = AtomicBool::new(false);
+        let observer = self.observer.get();
         let verdict = self
             .verdicts
             .try_get_with(key, async {
-                match verifier.verify(token).await {
+                ran.store(true, Ordering::Relaxed);
+                let result = verifier.verify(token).await;
+                if let Some((o, true)) = observer {
+                    o.introspection(match &result {
+                        Ok(_) => "active",
+                        Err(Rejected::Invalid(_)) => "inactive",
+                        Err(Rejected::Unavailable(_)) => "error",
+                    });
+                }
+                match result {
                     Ok(v) => {
                         let ttl = match v.expires_at {
                             Some(exp) => until(exp).min(self.max_age),
@@ -93,7 +118,11 @@ impl TokenCache {
                 }
             })
             .await
-            .map_err(|reason: Arc<String>| Rejected::Unavailable(reason.to_string()))?;
+            .map_err(|reason: Arc<String>| Rejected::Unavailable(reason.to_string()));
+        if let Some((o, _)) = observer {
+            o.token_cache(!ran.load(Ordering::Relaxed));
+        }
+        let verdict = verdict?;
         match verdict {
             Verdict::Valid(v, _) => Ok(v),
             Verdict::Invalid(reason, _) => Err(Rejected::Invalid(reason.to_string())),

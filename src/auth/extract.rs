@@ -1,7 +1,8 @@
 //! [`Caller`]: the typed actix extractor MCP handlers take to require authentication. Extracting
 //! it runs [`super::Authenticator::authenticate`] (from the app data) before the handler body, so a
 //! handler that has a `Caller` knows the request was authenticated and holds no token, only the
-//! principal.
+//! principal. The rate limiter ([`crate::http::rate_limit::enforce`]) runs here too, right after
+//! authentication: one place for every MCP and HTTP+SSE handler.
 
 use super::claims::Verified;
 use super::{Authenticator, Rejection};
@@ -70,9 +71,12 @@ impl FromRequest for Caller {
                 .get("mcp-protocol-version")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(crate::protocol::stateless::is_modern_version);
-            auth.authenticate(&req)
+            let caller = auth
+                .authenticate(&req)
                 .await
-                .map_err(|r: Rejection| actix_web::Error::from(r.for_request(None, modern)))
+                .map_err(|r: Rejection| actix_web::Error::from(r.for_request(None, modern)))?;
+            crate::http::rate_limit::enforce(&req, &caller, modern).await?;
+            Ok(caller)
         })
     }
 }

@@ -79,6 +79,7 @@ pub struct KeySet {
     refresh: tokio::sync::Mutex<RefreshState>,
     max_age: Duration,
     min_refetch: Duration,
+    observer: std::sync::OnceLock<Arc<dyn super::observe::AuthObserver>>,
 }
 
 impl KeySet {
@@ -96,7 +97,13 @@ impl KeySet {
             refresh: tokio::sync::Mutex::new(RefreshState::default()),
             max_age,
             min_refetch,
+            observer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Reports every later fetch of the key set to `observer` (the first observer set stays).
+    pub fn observe(&self, observer: Arc<dyn super::observe::AuthObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// Fetches the keys now (at start-up, so the first request does not wait); failures are
@@ -170,6 +177,9 @@ impl KeySet {
             (KeySource::Issuer(_), Some(u)) => u.clone(),
             (KeySource::Issuer(issuer), None) => {
                 let url = match discover(&self.http, issuer).await {
+        if let Some(o) = self.observer.get() {
+            o.jwks_fetch(if result.is_ok() { "ok" } else { "error" });
+        }
                     Ok(doc) => doc
                         .get("jwks_uri")
                         .and_then(Value::as_str)

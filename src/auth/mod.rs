@@ -24,6 +24,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod metadata;
 pub mod scope;
+pub mod observe;
 
 pub use challenge::{AuthError, Rejection};
 pub use extract::Caller;
@@ -270,3 +271,14 @@ impl Authenticator {
         self.enabled.as_ref().map_or(0, |e| e.cache.len())
     }
 }
+    /// Reports token-check events (cache hits and misses, introspection calls, JWKS fetches)
+    /// to `observer`; nothing is reported with auth disabled.
+    pub fn observe(&self, observer: Arc<dyn observe::AuthObserver>) {
+        if let Some(e) = &self.enabled {
+            e.cache.observe(Arc::clone(&observer), e.keys.is_none());
+            if let Some(keys) = &e.keys {
+                keys.observe(observer);
+            }
+        }
+    }
+

@@ -9,6 +9,8 @@
 mod auth;
 mod authserver;
 mod env;
+mod metrics;
+mod rate_limit;
 mod tasks;
 mod transports;
 
@@ -17,6 +19,8 @@ pub use auth::{
     TokenMode, is_scope_token,
 };
 pub use authserver::{AuthServerSettings, DemoUser, StaticClient, TokenFormat};
+pub use metrics::MetricsSettings;
+pub use rate_limit::{RateBackend, RateLimitSettings};
 pub use tasks::TaskSettings;
 pub use transports::{LegacySsePaths, TransportSettings};
 
@@ -80,6 +84,12 @@ pub struct Settings {
     /// The tasks extension of the 2026-07-28 lane.
     #[serde(default)]
     pub tasks: TaskSettings,
+    /// The Prometheus scrape endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    /// Per-principal rate limiting.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
 }
 
 /// `[server]`.
@@ -409,6 +419,8 @@ impl Settings {
             crate::protocol::mrtr::state::decode_key(&self.protocol.state_key)
                 .map_err(|e| invalid(&named("protocol.state_key"), e))?;
         }
+        self.metrics.validate(&self.server.mcp_path)?;
+        self.rate_limit.validate()?;
         if !(10..=86_400).contains(&self.protocol.state_ttl_secs) {
             return Err(invalid(
                 &named("protocol.state_ttl_secs"),

@@ -21,6 +21,34 @@ pub struct RequestTag {
     pub last_event_id: Option<String>,
     /// The authenticated caller (token subject, or client id), never the token.
     pub caller: Option<String>,
+    /// The tool of a `tools/call` (for metrics, bounded by the registry there).
+    pub tool: Option<String>,
+    /// The protocol revision of the request when the handler knows it better than the
+    /// `MCP-Protocol-Version` header (`initialize`: the negotiated one).
+    pub protocol_version: Option<String>,
+    /// Events stored after `Last-Event-ID` when a GET resumed a stream.
+    pub replayed: Option<u64>,
+    /// The lifetime of the session this request ended (DELETE).
+    pub session_lifetime: Option<std::time::Duration>,
+}
+
+/// Records the JSON-RPC method (`batch` for an array) and, for `tools/call`, the tool name of
+/// a parsed body.
+pub fn tag_rpc(req: &HttpRequest, body: &serde_json::Value) {
+    let method = match body {
+        serde_json::Value::Array(_) => Some("batch"),
+        other => other.get("method").and_then(serde_json::Value::as_str),
+    };
+    let tool = (method == Some("tools/call"))
+        .then(|| {
+            body.pointer("/params/name")
+                .and_then(serde_json::Value::as_str)
+        })
+        .flatten();
+    tag(req, |t| {
+        t.mcp_method = Some(method.unwrap_or("response").to_owned());
+        t.tool = tool.map(str::to_owned);
+    });
 }
 
 /// Records a tag on the request.

@@ -23,7 +23,7 @@
 use crate::auth::{Authenticator, Caller};
 use crate::config::{LegacySsePaths, Settings};
 use crate::http::McpState;
-use crate::http::access_log::tag;
+use crate::http::access_log::{tag, tag_rpc};
 use crate::http::error::HttpError;
 use crate::http::{headers, origin};
 use crate::protocol::jsonrpc::{ErrorObject, Message, codes, error_value};
@@ -199,6 +199,7 @@ pub async fn post(
         crate::http::mcp::read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
+    tag_rpc(&req, &value);
     if value.is_array() {
         return Err(HttpError::BadRequest(ErrorObject::invalid_request(
             "JSON-RPC batches are not part of the HTTP+SSE transport (2024-11-05)",

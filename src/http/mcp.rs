@@ -18,7 +18,7 @@
 use crate::auth::{Authenticator, Caller};
 use crate::config::ResponseMode;
 use crate::http::McpState;
-use crate::http::access_log::tag;
+use crate::http::access_log::{tag, tag_rpc};
 use crate::http::error::HttpError;
 use crate::http::headers;
 use crate::http::sse::{StreamRequest, respond};
@@ -54,6 +54,7 @@ pub async fn post(
     let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
+    tag_rpc(&req, &value);
     let raw_version = req
         .headers()
         .get(headers::PROTOCOL_VERSION)
@@ -206,7 +207,10 @@ async fn initialize(
             principal: caller.into_principal(),
         })
         .await?;
-    tag(req, |t| t.session = Some(handle.id().to_owned()));
+    tag(req, |t| {
+        t.session = Some(handle.id().to_owned());
+        t.protocol_version = Some(version.as_str().to_owned());
+    });
     tracing::info!(session = handle.id(), version = %version, requested, "session created");
     let result = state.sessions.server().initialize_result(version);
     Ok(HttpResponse::Ok()
@@ -309,7 +313,11 @@ pub async fn get(
                         "Bad Request: Last-Event-ID refers to an unknown stream",
                     ));
                 }
-                _ => (id.stream, Some(id.seq)),
+                _ => {
+                    let stored = info.map_or(0, |i| i.last_seq.saturating_sub(id.seq));
+                    tag(&req, |t| t.replayed = Some(stored));
+                    (id.stream, Some(id.seq))
+                }
             }
         }
     };
@@ -353,10 +361,27 @@ pub async fn delete(
         t.mcp_method = Some("DELETE".into());
     });
     let handle = resolve(&state, &session_id, &caller).await?;
+    // The session's age, for the session-duration metric (best effort: one store read).
+    let metered = req
+        .app_data::<web::Data<crate::metrics::Metrics>>()
+        .is_some();
+    let created = match metered {
+        true => state.sessions.sessions().load_session(&session_id).await,
+        false => Ok(None),
+    }
+    .ok()
+    .flatten()
+    .map(|r| r.created_at_ms);
     state
         .sessions
         .with_retry(handle, |h| async move { h.terminate().await })
         .await?;
+    if let Some(created) = created {
+        let age = crate::store::record::now_ms().saturating_sub(created);
+        tag(&req, |t| {
+            t.session_lifetime = Some(std::time::Duration::from_millis(age));
+        });
+    }
     tracing::info!(session = %session_id, "session deleted");
     Ok(HttpResponse::Ok().finish())
 }

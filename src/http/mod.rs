@@ -15,6 +15,7 @@ pub mod health;
 pub mod legacy_sse;
 pub mod mcp;
 pub mod origin;
+pub mod rate_limit;
 pub mod sse;
 pub mod stateless;
 pub mod well_known;

@@ -62,6 +62,10 @@ struct Entry {
 pub struct MemoryStore {
     config: MemoryStoreConfig,
     sessions: Mutex<HashMap<String, Entry>>,
+    /// Rate-limit buckets: key → theoretical arrival time, ms since `epoch` (see
+    /// [`super::rate`]); a key whose TAT has passed is a full bucket and is swept.
+    buckets: Mutex<HashMap<String, f64>>,
+    epoch: Instant,
 }
 
 impl MemoryStore {
@@ -70,6 +74,8 @@ impl MemoryStore {
         Arc::new(Self {
             config,
             sessions: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
         })
     }
 
@@ -94,6 +100,8 @@ impl MemoryStore {
         let mut map = self.sessions.lock();
         let retention = self.config.closed_retention;
         map.retain(|_, e| e.expires_at > now);
+        let now_ms = self.now_ms();
+        self.buckets.lock().retain(|_, tat| *tat > now_ms);
         for entry in map.values_mut() {
             // Ended streams go after their retention (the standalone stream never ends).
             entry.streams.retain(|_, log| {
@@ -119,6 +127,10 @@ impl MemoryStore {
     /// Whether the store holds no live session.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64() * 1000.0
     }
 
     fn with_live<T>(
@@ -226,6 +238,19 @@ impl SessionStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn take_token(
+        &self,
+        key: &str,
+        rate: f64,
+        burst: u32,
+    ) -> Result<super::RateDecision, StoreError> {
+        let now = self.now_ms();
+        let mut buckets = self.buckets.lock();
+        let (decision, tat) = super::rate::gcra(buckets.get(key).copied(), now, rate, burst);
+        buckets.insert(key.to_owned(), tat);
+        Ok(decision)
     }
 }
 

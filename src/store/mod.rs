@@ -15,12 +15,16 @@
 pub mod bus;
 pub mod memory;
 pub mod memory_tasks;
+pub mod observe;
+pub mod rate;
 pub mod record;
 pub mod redis;
 pub mod task;
 
 use async_trait::async_trait;
 pub use record::{SessionPatch, SessionRecord};
+pub use observe::StoreObserver;
+pub use rate::RateDecision;
 use std::sync::Arc;
 pub use task::{TaskRecord, TaskStore};
 use tokio::sync::watch;
@@ -94,6 +98,20 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Whether the backend answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 }
+    /// Takes a token from the bucket `key` (an opaque string) refilled at `rate` tokens per
+    /// second and holding at most `burst`, atomically for every replica sharing the store (the
+    /// `store` backend of `[rate_limit]`). Stores without buckets answer `Unavailable`.
+    async fn take_token(
+        &self,
+        key: &str,
+        rate: f64,
+        burst: u32,
+    ) -> Result<RateDecision, StoreError> {
+        let _ = (key, rate, burst);
+        Err(StoreError::Unavailable(
+            "this store keeps no rate-limit buckets".into(),
+        ))
+    }
 
 /// Per-stream SSE event logs.
 #[async_trait]

@@ -61,7 +61,7 @@ impl EventStore for RedisStore {
         );
         let payload = Arc::clone(&data);
         let seq: u64 = self
-            .op(|mut c| async move {
+            .op("events.append", |mut c| async move {
                 scripts::APPEND
                     .key(&keys[0])
                     .key(&keys[1])
@@ -97,7 +97,7 @@ impl EventStore for RedisStore {
         let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
         let retention = ms(self.config.closed_retention);
         let _: i64 = self
-            .op(|mut c| async move {
+            .op("events.close", |mut c| async move {
                 scripts::CLOSE
                     .key(k1)
                     .key(k2)
@@ -139,7 +139,9 @@ impl EventStore for RedisStore {
         self.meta_commands(&mut pipe, session, stream);
         type Reply = (Vec<(String, Vec<String>)>, Option<u64>, Option<u64>, bool);
         let (entries, open_last, ended_last, exists): Reply = self
-            .op(|mut c| async move { pipe.query_async(&mut c).await })
+            .op("events.read", |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
             .await?;
         let info = stream_meta(open_last, ended_last, exists)?;
         let events: Vec<StoredEvent> = entries
@@ -172,7 +174,9 @@ impl EventStore for RedisStore {
         let mut pipe = redis::pipe();
         self.meta_commands(&mut pipe, session, stream);
         let (open_last, ended_last, exists): (Option<u64>, Option<u64>, bool) = self
-            .op(|mut c| async move { pipe.query_async(&mut c).await })
+            .op("events.info", |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
             .await?;
         stream_meta(open_last, ended_last, exists)
     }
@@ -200,7 +204,9 @@ impl Bus for RedisStore {
         let channel = self.keys.channel();
         let message = format!("m {topic}\n{payload}");
         let _: i64 = self
-            .op(|mut c| async move { c.publish(channel, message).await })
+            .op("bus.publish", |mut c| async move {
+                c.publish(channel, message).await
+            })
             .await?;
         Ok(())
     }

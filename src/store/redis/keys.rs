@@ -11,6 +11,7 @@
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
 //! | `<p>:task:{<task-id>}` | hash | a task of the tasks extension: `id`, `owner` (binding key), `status`, `payload` (JSON), `created_at_ms`, `updated_at_ms`, `ttl_ms`, `version` | the task's `ttlMs`, from creation |
 //!
+//! | `<p>:rl:{<key>}` | string | rate-limit bucket of one (hashed) key: its theoretical arrival time, ms | until the bucket is full again |
 //! Pub/sub channel `<p>:bus` carries wake-ups (`w <sid> <stream> <seq>`), deletions (`d <sid>`)
 //! and bus messages (`m <topic>` newline payload).
 
@@ -80,6 +81,11 @@ mod tests {
 
     #[test]
     fn hash_tags_group_a_session() {
+    /// A rate-limit bucket (`key` is already a hash: no identity is stored).
+    pub fn rate(&self, key: &str) -> String {
+        format!("{}:rl:{{{key}}}", self.prefix)
+    }
+
         let k = Keys::new("mcp");
         assert_eq!(k.session("ab"), "mcp:{ab}:session");
         assert_eq!(k.stream("ab", "0"), "mcp:{ab}:stream:0");

@@ -13,6 +13,10 @@
 //! Key layout: see [`keys`] and the README section "Inspecting sessions with redis-cli".
 
 mod events;
+//! - Measurement: every operation has a name (`session.load`, `events.append`, ...) and is
+//!   reported with its duration and outcome to the [`StoreObserver`] set with
+//!   [`RedisStore::set_observer`], if any.
+//!
 pub mod keys;
 mod listener;
 pub mod local;
@@ -20,16 +24,17 @@ pub mod scripts;
 mod sessions;
 mod tasks;
 
-use super::StoreError;
+mod rate;
+use super::{StoreError, StoreObserver};
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use keys::Keys;
 use local::Local;
 use redis::aio::MultiplexedConnection;
 use redis::{RedisError, RedisResult};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Settings of the Redis store.
 #[derive(Debug, Clone)]
@@ -72,6 +77,7 @@ pub struct RedisStore {
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
+    observer: OnceLock<Arc<dyn StoreObserver>>,
 
 fn map_err(e: RedisError) -> StoreError {
     let text = e.to_string();
@@ -126,12 +132,18 @@ impl RedisStore {
     /// The key layout.
     pub fn keys(&self) -> &Keys {
         &self.keys
+            observer: OnceLock::new(),
     }
 
     /// A shared connection from the next slot, connecting it first if needed.
     async fn connection(&self) -> Result<(usize, MultiplexedConnection), StoreError> {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.config.pool_size.max(1);
         if let Some(conn) = self.slots.lock().get(slot).cloned().flatten() {
+    /// Reports every later operation to `observer` (the first observer set stays).
+    pub fn set_observer(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
             return Ok((slot, conn));
         }
         let conn = deadpool_redis::Connection::take(self.pool.get().await.map_err(unavailable)?);
@@ -147,7 +159,8 @@ impl RedisStore {
         }
     }
 
-    async fn op<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
+    /// Runs one named operation on a shared connection, within the time limit.
+    async fn op<T, F, Fut>(&self, name: &'static str, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
@@ -167,6 +180,7 @@ impl RedisStore {
             .unwrap_or_else(|_| Err(unavailable("Redis did not answer in time")));
         if let Some(slot) = failed_slot {
             // A broken or stalled connection is replaced on next use.
+        let started = Instant::now();
             self.drop_slot(slot);
         }
         result
@@ -184,6 +198,9 @@ impl RedisStore {
     fn dispatch(&self, payload: &[u8]) {
         let Ok(text) = std::str::from_utf8(payload) else {
             return;
+        if let Some(observer) = self.observer.get() {
+            observer.operation(name, started.elapsed(), result.as_ref().err());
+        }
         };
         if let Some(rest) = text.strip_prefix("w ") {
             let mut parts = rest.splitn(3, ' ');

@@ -13,7 +13,7 @@ impl RedisStore {
     /// Every key of a session (SCAN over its hash tag; for operator commands and deletion).
     async fn session_keys(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let pattern = format!("{}*", self.keys.session(id).trim_end_matches("session"));
-        self.op(|mut c| async move {
+        self.op("session.keys", |mut c| async move {
             let mut keys = Vec::new();
             let mut iter: redis::AsyncIter<String> = c.scan_match(pattern).await?;
             while let Some(item) = iter.next_item().await {
@@ -32,7 +32,9 @@ impl RedisStore {
         ended: bool,
     ) -> Result<serde_json::Value, StoreError> {
         let log = self.keys.stream(id, name);
-        let len: u64 = self.op(|mut c| async move { c.xlen(log).await }).await?;
+        let len: u64 = self
+            .op("events.length", |mut c| async move { c.xlen(log).await })
+            .await?;
         Ok(serde_json::json!({
             "stream": name,
             "last_seq": last.parse::<u64>().unwrap_or(0),
@@ -99,7 +101,7 @@ impl SessionStore for RedisStore {
         let (index, key) = (self.keys.index(), self.keys.session(&record.id));
         let cap = self.config.max_sessions;
         let reserved: i64 = self
-            .op(|mut c| async move {
+            .op("session.create", |mut c| async move {
                 scripts::RESERVE
                     .key(index)
                     .arg(now)
@@ -115,7 +117,7 @@ impl SessionStore for RedisStore {
         }
         let fields = Self::encode(record);
         let created: i64 = self
-            .op(|mut c| async move {
+            .op("session.create", |mut c| async move {
                 let mut inv = scripts::CREATE.key(key);
                 inv.arg(ttl);
                 for (k, v) in &fields {
@@ -133,7 +135,7 @@ impl SessionStore for RedisStore {
     async fn load_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         let (key, subs) = (self.keys.session(id), self.keys.subs(id));
         let (hash, members): (HashMap<String, String>, Vec<String>) = self
-            .op(|mut c| async move {
+            .op("session.load", |mut c| async move {
                 redis::pipe()
                     .hgetall(key)
                     .smembers(subs)
@@ -160,7 +162,7 @@ impl SessionStore for RedisStore {
                 let (key, ttl) = (self.keys.session(id), ms(self.config.session_ttl));
                 let (info, caps) = (client_info.to_string(), client_capabilities.to_string());
                 let _: i64 = self
-                    .op(|mut c| async move {
+                    .op("session.update", |mut c| async move {
                         scripts::INITIALIZED
                             .key(key)
                             .arg(protocol_version)
@@ -180,7 +182,7 @@ impl SessionStore for RedisStore {
             ms(self.config.session_ttl),
         );
         let _: i64 = self
-            .op(|mut c| async move {
+            .op("session.update", |mut c| async move {
                 scripts::UPDATE
                     .key(key)
                     .key(subs)
@@ -203,7 +205,7 @@ impl SessionStore for RedisStore {
         ];
         let (index, member, expiry) = (self.keys.index(), id.to_owned(), now_ms() + ttl);
         let (alive, _, _, _): (bool, bool, bool, i64) = self
-            .op(|mut c| async move {
+            .op("session.touch", |mut c| async move {
                 redis::pipe()
                     .pexpire(&keys[0], ttl as i64)
                     .pexpire(&keys[1], ttl as i64)
@@ -233,7 +235,7 @@ impl SessionStore for RedisStore {
             self.keys.index(),
         );
         let existed: i64 = self
-            .op(|mut c| async move {
+            .op("session.delete", |mut c| async move {
                 let existed = scripts::DELETE
                     .key(k1)
                     .key(k2)
@@ -249,7 +251,9 @@ impl SessionStore for RedisStore {
             .await?;
         // Ended streams are no longer listed in the session's hash: remove their keys too.
         for key in self.session_keys(id).await? {
-            let _: i64 = self.op(|mut c| async move { c.del(key).await }).await?;
+            let _: i64 = self
+                .op("session.delete", |mut c| async move { c.del(key).await })
+                .await?;
         }
         self.local.forget_session(id);
         Ok(existed == 1)
@@ -258,7 +262,7 @@ impl SessionStore for RedisStore {
     async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         let index = self.keys.index();
         let now = now_ms();
-        self.op(|mut c| async move {
+        self.op("session.list", |mut c| async move {
             c.zrangebyscore_limit(index, now, "+inf", 0, limit as isize)
                 .await
         })
@@ -267,12 +271,23 @@ impl SessionStore for RedisStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         let _: String = self
-            .op(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .op("ping", |mut c| async move {
+                redis::cmd("PING").query_async(&mut c).await
+            })
             .await?;
         if !self.listening.load(Ordering::Acquire) {
             return Err(unavailable("the Redis pub/sub listener is not connected"));
         }
         Ok(())
+    }
+
+    async fn take_token(
+        &self,
+        key: &str,
+        rate: f64,
+        burst: u32,
+    ) -> Result<crate::store::RateDecision, StoreError> {
+        self.take_token_on_redis(key, rate, burst).await
     }
 }
 
@@ -285,7 +300,7 @@ impl RedisStore {
         };
         let (key, meta) = (self.keys.session(id), self.keys.streams(id));
         let (ttl, streams): (i64, HashMap<String, String>) = self
-            .op(|mut c| async move {
+            .op("session.describe", |mut c| async move {
                 redis::pipe()
                     .pttl(key)
                     .hgetall(meta)
@@ -301,7 +316,9 @@ impl RedisStore {
         for key in self.session_keys(id).await? {
             if let Some(name) = key.strip_prefix(&marker) {
                 let k = key.clone();
-                let last: String = self.op(|mut c| async move { c.get(k).await }).await?;
+                let last: String = self
+                    .op("session.describe", |mut c| async move { c.get(k).await })
+                    .await?;
                 list.push(self.stream_view(id, name, &last, true).await?);
             }
         }

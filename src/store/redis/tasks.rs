@@ -79,7 +79,7 @@ impl TaskStore for RedisStore {
             ("version", "1".to_owned()),
         ];
         let created: i64 = self
-            .op(|mut c| async move {
+            .op("task.create", |mut c| async move {
                 let mut inv = CREATE.key(key);
                 inv.arg(ms(Duration::from_millis(left)));
                 for (k, v) in &fields {
@@ -96,8 +96,9 @@ impl TaskStore for RedisStore {
 
     async fn load_task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
         let key = self.keys.task(id);
-        let hash: HashMap<String, String> =
-            self.op(|mut c| async move { c.hgetall(key).await }).await?;
+        let hash: HashMap<String, String> = self
+            .op("task.load", |mut c| async move { c.hgetall(key).await })
+            .await?;
         if hash.is_empty() {
             return Ok(None);
         }
@@ -108,7 +109,7 @@ impl TaskStore for RedisStore {
         let key = self.keys.task(&record.id);
         let payload = record.payload.to_string();
         let applied: i64 = self
-            .op(|mut c| async move {
+            .op("task.update", |mut c| async move {
                 UPDATE
                     .key(key)
                     .arg(record.version)
@@ -128,7 +129,9 @@ impl TaskStore for RedisStore {
 
     async fn delete_task(&self, id: &str) -> Result<bool, StoreError> {
         let key = self.keys.task(id);
-        let n: i64 = self.op(|mut c| async move { c.del(key).await }).await?;
+        let n: i64 = self
+            .op("task.delete", |mut c| async move { c.del(key).await })
+            .await?;
         Ok(n > 0)
     }
 }

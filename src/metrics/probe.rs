@@ -1,0 +1,108 @@
+//! Reads the outcome of an MCP operation off the bytes sent to the client, for `error.type`:
+//! the JSON-RPC error code of an error response, `tool_error` for a `CallToolResult` with
+//! `isError: true`, nothing for a success. Only the top-level `error.code` and
+//! `result.isError` are decoded (everything else is skipped without allocating).
+
+use super::labels::rpc_error_label;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct ErrorProbe {
+    code: i64,
+}
+
+#[derive(Deserialize)]
+struct ResultProbe {
+    #[serde(default, rename = "isError")]
+    is_error: bool,
+}
+
+#[derive(Deserialize)]
+struct MessageProbe {
+    #[serde(default)]
+    error: Option<ErrorProbe>,
+    #[serde(default)]
+    result: Option<ResultProbe>,
+}
+
+/// What a response says about its operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// A result.
+    Success,
+    /// An error response or a failed tool call: the `error.type`.
+    Failed(String),
+    /// Not a response (a notification, a request, or undecodable).
+    NotAResponse,
+}
+
+/// The outcome of one JSON-RPC message (or of the first failure in a batch).
+pub(crate) fn json_outcome(bytes: &[u8]) -> Outcome {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let Ok(batch) = serde_json::from_slice::<Vec<MessageProbe>>(bytes) else {
+            return Outcome::NotAResponse;
+        };
+        return batch
+            .into_iter()
+            .map(message_outcome)
+            .find(|o| matches!(o, Outcome::Failed(_)))
+            .unwrap_or(Outcome::Success);
+    }
+    serde_json::from_slice::<MessageProbe>(bytes).map_or(Outcome::NotAResponse, message_outcome)
+}
+
+fn message_outcome(m: MessageProbe) -> Outcome {
+    match (m.error, m.result) {
+        (Some(e), _) => Outcome::Failed(rpc_error_label(e.code)),
+        (None, Some(r)) if r.is_error => Outcome::Failed("tool_error".into()),
+        (None, Some(_)) => Outcome::Success,
+        (None, None) => Outcome::NotAResponse,
+    }
+}
+
+/// The data of the last event in an SSE chunk that carries data (`None`: only comments, ids,
+/// `retry` or empty priming events).
+pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(chunk).ok()?;
+    text.split("\n\n")
+        .filter_map(|event| {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                .collect();
+            let joined = data.join("\n");
+            (!joined.is_empty()).then_some(joined)
+        })
+        .last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes() {
+        let ok = br#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#;
+        assert_eq!(json_outcome(ok), Outcome::Success);
+        let err = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"x"}}"#;
+        assert_eq!(json_outcome(err), Outcome::Failed("-32601".into()));
+        let tool = br#"{"id":1,"result":{"isError":true,"content":[{"text":"{\"error\":1}"}]}}"#;
+        assert_eq!(json_outcome(tool), Outcome::Failed("tool_error".into()));
+        let note = br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#;
+        assert_eq!(json_outcome(note), Outcome::NotAResponse);
+        let batch = br#"[{"id":1,"result":{}},{"id":2,"error":{"code":7,"message":"x"}}]"#;
+        assert_eq!(json_outcome(batch), Outcome::Failed("_OTHER".into()));
+    }
+
+    #[test]
+    fn sse_data() {
+        assert_eq!(last_sse_data(b": keep-alive\n\n"), None);
+        assert_eq!(last_sse_data(b"id: 0-0\ndata: \n\n"), None);
+        assert_eq!(
+            last_sse_data(b"id: 0-1\ndata: {\"a\":1}\n\nid: 0-2\ndata: {\"b\":2}\n\n").as_deref(),
+            Some("{\"b\":2}")
+        );
+    }
+}
