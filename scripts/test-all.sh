@@ -44,6 +44,7 @@ fi
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo build" cargo build
+step "deployment manifests (helm, compose)" bash scripts/validate-deploy.sh
 step "cargo test" cargo test
 step "conformance" bash scripts/conformance.sh
 step "node client tests (TS SDK)" node --test tests/clients/ts/*.test.mjs
