@@ -9,23 +9,23 @@
 use crate::auth::Authenticator;
 use crate::config::{Settings, TokenMode};
 use crate::http::{self, McpState, origin::OriginPolicy};
+use crate::metrics::Metrics;
 use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::server::{McpServer, ServerInfo};
 use crate::protocol::tasks::service::{TaskConfig, TaskService};
+use crate::ratelimit::RateLimiter;
 use crate::registry::Registry;
 use crate::registry::ServerEvent;
 use crate::session::{Backends, SessionRegistry, SessionSettings};
+use crate::store::StoreObserver;
 use crate::store::bus::{Bus, GLOBAL_TOPIC, LocalBus};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
-use crate::metrics::Metrics;
 use crate::store::memory_tasks::MemoryTaskStore;
 use crate::store::redis::{RedisConfig, RedisStore};
 use crate::store::task::TaskStore;
-use crate::ratelimit::RateLimiter;
 use crate::tools;
 use actix::Arbiter;
 use actix_web::dev::{Server, ServerHandle};
-use crate::store::StoreObserver;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
@@ -60,6 +60,14 @@ pub fn build_backends(settings: &Settings) -> anyhow::Result<Backends> {
 
 /// The session backends and the task store of the tasks extension, on the same backend.
 pub fn build_stores(settings: &Settings) -> anyhow::Result<(Backends, Arc<dyn TaskStore>)> {
+    build_stores_observed(settings, None)
+}
+
+/// [`build_stores`], with the Redis store reporting its operations to `observer` (metrics).
+pub fn build_stores_observed(
+    settings: &Settings,
+    observer: Option<Arc<dyn StoreObserver>>,
+) -> anyhow::Result<(Backends, Arc<dyn TaskStore>)> {
     let ttl = Duration::from_secs(settings.session.idle_timeout_secs);
     let age = Duration::from_secs(settings.sse.event_log_max_age_secs);
     if settings.store.redis_url.is_empty() {
@@ -72,14 +80,6 @@ pub fn build_stores(settings: &Settings) -> anyhow::Result<(Backends, Arc<dyn Ta
         });
         store.spawn_sweeper(Duration::from_secs(30));
         let tasks = MemoryTaskStore::new(settings.tasks.max_tasks);
-    build_stores_observed(settings, None)
-}
-
-/// [`build_stores`], with the Redis store reporting its operations to `observer` (metrics).
-pub fn build_stores_observed(
-    settings: &Settings,
-    observer: Option<Arc<dyn StoreObserver>>,
-) -> anyhow::Result<(Backends, Arc<dyn TaskStore>)> {
         tasks.spawn_sweeper(Duration::from_secs(30));
         let backends = Backends {
             sessions: store.clone(),
@@ -101,6 +101,9 @@ pub fn build_stores_observed(
         closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
     })
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))?;
+    if let Some(observer) = observer {
+        store.set_observer(observer);
+    }
     store.spawn_listener();
     tracing::info!(prefix = %settings.store.key_prefix, "using the Redis store");
     let backends = Backends {
@@ -114,9 +117,6 @@ pub fn build_stores_observed(
 
 /// With a shared store, resource updates announced on one replica reach the sessions of every
 /// replica: they travel on the bus's global topic and each replica announces them locally.
-    if let Some(observer) = observer {
-        store.set_observer(observer);
-    }
 fn fan_out_resource_updates(registry: &Registry, bus: &Arc<dyn Bus>) {
     let publisher = Arc::clone(bus);
     registry.set_fanout(Arc::new(move |event| {
@@ -235,43 +235,25 @@ impl Application {
             &settings.public_base_url(port),
             &settings.server.mcp_path,
         ));
+        if let Some(m) = &metrics {
+            auth.observe(m.clone().into_inner());
+        }
         log_auth(&settings, &auth);
         let prefetch = auth.clone();
         actix_web::rt::spawn(async move { prefetch.prefetch().await });
         let mcp_path = settings.server.mcp_path.clone();
+        let metrics_path = settings.metrics.path.clone();
         let legacy =
             (settings.transports.sse).then(|| http::legacy_sse::LegacyRoutes::new(&settings));
         let mut server = HttpServer::new(move || {
             let policy = policy.clone();
             let path = mcp_path.clone();
             let legacy = legacy.clone();
+            let (metrics, limiter, metrics_path) =
+                (metrics.clone(), limiter.clone(), metrics_path.clone());
             App::new()
                 .app_data(state.clone())
                 .app_data(auth.clone())
-                .wrap(from_fn(http::access_log::log))
-                .configure(move |cfg| http::configure(cfg, &path, policy, legacy.as_ref()))
-        })
-        .disable_signals()
-        .shutdown_timeout(settings.server.shutdown_timeout_secs)
-        if let Some(m) = &metrics {
-            auth.observe(m.clone().into_inner());
-        }
-        .on_connect(|conn, _ext| {
-            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                let _ = tcp.set_nodelay(true);
-            }
-        let metrics_path = settings.metrics.path.clone();
-        })
-        .listen(listener)?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
-        Ok(Self {
-            let (metrics, limiter, metrics_path) =
-                (metrics.clone(), limiter.clone(), metrics_path.clone());
-            server: server.run(),
-            port,
-            shutdown,
                 .configure(move |cfg| {
                     if let Some(m) = metrics {
                         cfg.app_data(m);
@@ -281,8 +263,26 @@ impl Application {
                         cfg.app_data(l);
                     }
                 })
-            arbiters,
+                .wrap(from_fn(http::access_log::log))
                 .wrap(from_fn(crate::metrics::middleware::observe))
+                .configure(move |cfg| http::configure(cfg, &path, policy, legacy.as_ref()))
+        })
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .on_connect(|conn, _ext| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            port,
+            shutdown,
+            arbiters,
         })
     }
 

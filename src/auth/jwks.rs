@@ -158,6 +158,9 @@ impl KeySet {
     async fn refetch(&self, state: &mut RefreshState) -> Result<(), FetchError> {
         state.last_attempt = Some(Instant::now());
         let result = self.fetch(state).await;
+        if let Some(o) = self.observer.get() {
+            o.jwks_fetch(if result.is_ok() { "ok" } else { "error" });
+        }
         match &result {
             Ok(entries) => {
                 tracing::debug!(keys = entries.len(), "JWKS fetched");
@@ -177,9 +180,6 @@ impl KeySet {
             (KeySource::Issuer(_), Some(u)) => u.clone(),
             (KeySource::Issuer(issuer), None) => {
                 let url = match discover(&self.http, issuer).await {
-        if let Some(o) = self.observer.get() {
-            o.jwks_fetch(if result.is_ok() { "ok" } else { "error" });
-        }
                     Ok(doc) => doc
                         .get("jwks_uri")
                         .and_then(Value::as_str)

@@ -23,8 +23,8 @@ pub mod introspection;
 pub mod jwks;
 pub mod jwt;
 pub mod metadata;
-pub mod scope;
 pub mod observe;
+pub mod scope;
 
 pub use challenge::{AuthError, Rejection};
 pub use extract::Caller;
@@ -266,11 +266,6 @@ impl Authenticator {
         }
     }
 
-    /// Number of tokens in the cache (diagnostics).
-    pub fn cached_tokens(&self) -> u64 {
-        self.enabled.as_ref().map_or(0, |e| e.cache.len())
-    }
-}
     /// Reports token-check events (cache hits and misses, introspection calls, JWKS fetches)
     /// to `observer`; nothing is reported with auth disabled.
     pub fn observe(&self, observer: Arc<dyn observe::AuthObserver>) {
@@ -282,3 +277,8 @@ impl Authenticator {
         }
     }
 
+    /// Number of tokens in the cache (diagnostics).
+    pub fn cached_tokens(&self) -> u64 {
+        self.enabled.as_ref().map_or(0, |e| e.cache.len())
+    }
+}

@@ -415,12 +415,12 @@ impl Settings {
         self.authserver.validate()?;
         self.transports.validate(&self.server.mcp_path)?;
         self.tasks.validate()?;
+        self.metrics.validate(&self.server.mcp_path)?;
+        self.rate_limit.validate()?;
         if !self.protocol.state_key.trim().is_empty() {
             crate::protocol::mrtr::state::decode_key(&self.protocol.state_key)
                 .map_err(|e| invalid(&named("protocol.state_key"), e))?;
         }
-        self.metrics.validate(&self.server.mcp_path)?;
-        self.rate_limit.validate()?;
         if !(10..=86_400).contains(&self.protocol.state_ttl_secs) {
             return Err(invalid(
                 &named("protocol.state_ttl_secs"),

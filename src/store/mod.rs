@@ -22,9 +22,9 @@ pub mod redis;
 pub mod task;
 
 use async_trait::async_trait;
-pub use record::{SessionPatch, SessionRecord};
 pub use observe::StoreObserver;
 pub use rate::RateDecision;
+pub use record::{SessionPatch, SessionRecord};
 use std::sync::Arc;
 pub use task::{TaskRecord, TaskStore};
 use tokio::sync::watch;
@@ -97,7 +97,6 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Whether the backend answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
-}
     /// Takes a token from the bucket `key` (an opaque string) refilled at `rate` tokens per
     /// second and holding at most `burst`, atomically for every replica sharing the store (the
     /// `store` backend of `[rate_limit]`). Stores without buckets answer `Unavailable`.
@@ -112,6 +111,7 @@ pub trait SessionStore: Send + Sync + 'static {
             "this store keeps no rate-limit buckets".into(),
         ))
     }
+}
 
 /// Per-stream SSE event logs.
 #[async_trait]

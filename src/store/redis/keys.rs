@@ -9,9 +9,9 @@
 //! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
+//! | `<p>:rl:{<key>}` | string | rate-limit bucket of one (hashed) key: its theoretical arrival time, ms | until the bucket is full again |
 //! | `<p>:task:{<task-id>}` | hash | a task of the tasks extension: `id`, `owner` (binding key), `status`, `payload` (JSON), `created_at_ms`, `updated_at_ms`, `ttl_ms`, `version` | the task's `ttlMs`, from creation |
 //!
-//! | `<p>:rl:{<key>}` | string | rate-limit bucket of one (hashed) key: its theoretical arrival time, ms | until the bucket is full again |
 //! Pub/sub channel `<p>:bus` carries wake-ups (`w <sid> <stream> <seq>`), deletions (`d <sid>`)
 //! and bus messages (`m <topic>` newline payload).
 
@@ -69,6 +69,11 @@ impl Keys {
         format!("{}:task:{{{id}}}", self.prefix)
     }
 
+    /// A rate-limit bucket (`key` is already a hash: no identity is stored).
+    pub fn rate(&self, key: &str) -> String {
+        format!("{}:rl:{{{key}}}", self.prefix)
+    }
+
     /// The pub/sub channel.
     pub fn channel(&self) -> String {
         format!("{}:bus", self.prefix)
@@ -81,11 +86,6 @@ mod tests {
 
     #[test]
     fn hash_tags_group_a_session() {
-    /// A rate-limit bucket (`key` is already a hash: no identity is stored).
-    pub fn rate(&self, key: &str) -> String {
-        format!("{}:rl:{{{key}}}", self.prefix)
-    }
-
         let k = Keys::new("mcp");
         assert_eq!(k.session("ab"), "mcp:{ab}:session");
         assert_eq!(k.stream("ab", "0"), "mcp:{ab}:stream:0");

@@ -10,21 +10,21 @@
 //! - Outage: every operation has a time limit; failures are [`StoreError::Unavailable`] (HTTP
 //!   503 with `Retry-After`); the pool and the listener reconnect by themselves.
 //!
-//! Key layout: see [`keys`] and the README section "Inspecting sessions with redis-cli".
-
-mod events;
 //! - Measurement: every operation has a name (`session.load`, `events.append`, ...) and is
 //!   reported with its duration and outcome to the [`StoreObserver`] set with
 //!   [`RedisStore::set_observer`], if any.
 //!
+//! Key layout: see [`keys`] and the README section "Inspecting sessions with redis-cli".
+
+mod events;
 pub mod keys;
 mod listener;
 pub mod local;
+mod rate;
 pub mod scripts;
 mod sessions;
 mod tasks;
 
-mod rate;
 use super::{StoreError, StoreObserver};
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use keys::Keys;
@@ -72,12 +72,12 @@ pub struct RedisStore {
     config: RedisConfig,
     local: Local,
     listening: AtomicBool,
+    observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
-    observer: OnceLock<Arc<dyn StoreObserver>>,
 
 fn map_err(e: RedisError) -> StoreError {
     let text = e.to_string();
@@ -126,24 +126,24 @@ impl RedisStore {
             config,
             local: Local::default(),
             listening: AtomicBool::new(false),
+            observer: OnceLock::new(),
         }))
+    }
+
+    /// Reports every later operation to `observer` (the first observer set stays).
+    pub fn set_observer(&self, observer: Arc<dyn StoreObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// The key layout.
     pub fn keys(&self) -> &Keys {
         &self.keys
-            observer: OnceLock::new(),
     }
 
     /// A shared connection from the next slot, connecting it first if needed.
     async fn connection(&self) -> Result<(usize, MultiplexedConnection), StoreError> {
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.config.pool_size.max(1);
         if let Some(conn) = self.slots.lock().get(slot).cloned().flatten() {
-    /// Reports every later operation to `observer` (the first observer set stays).
-    pub fn set_observer(&self, observer: Arc<dyn StoreObserver>) {
-        let _ = self.observer.set(observer);
-    }
-
             return Ok((slot, conn));
         }
         let conn = deadpool_redis::Connection::take(self.pool.get().await.map_err(unavailable)?);
@@ -165,6 +165,7 @@ impl RedisStore {
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
+        let started = Instant::now();
         let mut failed_slot = None;
         let work = async {
             let (slot, conn) = self.connection().await?;
@@ -180,8 +181,10 @@ impl RedisStore {
             .unwrap_or_else(|_| Err(unavailable("Redis did not answer in time")));
         if let Some(slot) = failed_slot {
             // A broken or stalled connection is replaced on next use.
-        let started = Instant::now();
             self.drop_slot(slot);
+        }
+        if let Some(observer) = self.observer.get() {
+            observer.operation(name, started.elapsed(), result.as_ref().err());
         }
         result
     }
@@ -198,9 +201,6 @@ impl RedisStore {
     fn dispatch(&self, payload: &[u8]) {
         let Ok(text) = std::str::from_utf8(payload) else {
             return;
-        if let Some(observer) = self.observer.get() {
-            observer.operation(name, started.elapsed(), result.as_ref().err());
-        }
         };
         if let Some(rest) = text.strip_prefix("w ") {
             let mut parts = rest.splitn(3, ' ');
