@@ -1,10 +1,18 @@
 //! Server lifecycle: bind the listener first (so port 0 works and the bound port is known),
 //! build stores, registry and session registry, run actix-web, and shut down gracefully.
 //!
-//! Shutdown (SIGTERM or SIGINT): the replica turns not-ready, every SSE connection is closed at
-//! once (clients got a `retry` hint and resume with `Last-Event-ID`), the listener stops
-//! accepting, and in-flight requests get `shutdown_timeout_secs` to finish. Open SSE streams
-//! therefore never hold the process hostage.
+//! Shutdown (SIGTERM or SIGINT), see [`Application::run_until_stopped`]:
+//! 1. the replica turns not-ready (`/readyz` 503) and closes its GET-like SSE connections
+//!    (standalone, listen, HTTP+SSE; clients got a `retry` hint and resume with `Last-Event-ID`
+//!    on another replica);
+//! 2. it keeps serving for `server.drain_delay_secs` so load balancers stop routing to it;
+//! 3. the listener stops accepting; in-flight POSTs finish on their own connection, except that
+//!    POST streams still open one second before `server.shutdown_timeout_secs` runs out close
+//!    with the retry hint (their clients resume elsewhere);
+//! 4. requests still running on session actors (their clients resumed elsewhere and read their
+//!    events from the store) get what is left of the budget; only then do the actors stop.
+//!
+//! Open SSE streams therefore never hold the process hostage, and no response is lost.
 
 use crate::auth::Authenticator;
 use crate::config::{Settings, TokenMode};
@@ -38,6 +46,10 @@ pub struct Application {
     server: Server,
     port: u16,
     shutdown: CancellationToken,
+    drain_deadline: CancellationToken,
+    sessions: SessionRegistry,
+    drain_delay: Duration,
+    budget: Duration,
     arbiters: Vec<Arbiter>,
 }
 
@@ -83,7 +95,8 @@ pub fn build_stores_observed(
         tasks.spawn_sweeper(Duration::from_secs(30));
         let backends = Backends {
             sessions: store.clone(),
-            events: store,
+            events: store.clone(),
+            runners: store,
             bus: LocalBus::new(),
             shared: false,
         };
@@ -109,6 +122,7 @@ pub fn build_stores_observed(
     let backends = Backends {
         sessions: store.clone(),
         events: store.clone(),
+        runners: store.clone(),
         bus: store.clone(),
         shared: true,
     };
@@ -219,12 +233,16 @@ impl Application {
         let handles = arbiters.iter().map(Arbiter::handle).collect();
         let registry = SessionRegistry::new(core, backends, session_settings, handles);
         let shutdown = CancellationToken::new();
+        let drain_deadline = CancellationToken::new();
+        registry.spawn_heartbeat();
+        let sessions = registry.clone();
         let policy = OriginPolicy::new(&settings.security);
         let settings = Arc::new(settings);
         let state = web::Data::new(McpState {
             sessions: registry,
             settings: Arc::clone(&settings),
             shutdown: shutdown.clone(),
+            drain_deadline: drain_deadline.clone(),
             stateless: http::stateless::StatelessLane {
                 sealer: Arc::new(state_sealer(&settings)?),
                 tasks,
@@ -282,6 +300,10 @@ impl Application {
             server: server.run(),
             port,
             shutdown,
+            drain_deadline,
+            sessions,
+            drain_delay: Duration::from_secs(settings.server.drain_delay_secs),
+            budget: Duration::from_secs(settings.server.shutdown_timeout_secs),
             arbiters,
         })
     }
@@ -301,18 +323,53 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Runs until stopped by SIGTERM/SIGINT (or a [`ServerHandle`]).
+    /// Runs until stopped by SIGTERM/SIGINT (or a [`ServerHandle`]), then drains as the module
+    /// docs describe.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown.clone();
-        actix_web::rt::spawn(async move {
+        let deadline = self.drain_deadline.clone();
+        let (delay, budget) = (self.drain_delay, self.budget);
+        let started = actix_web::rt::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown signal received: closing SSE connections and draining");
+            tracing::info!(
+                drain_delay_secs = delay.as_secs(),
+                budget_secs = budget.as_secs(),
+                "shutdown signal received: not ready, closing GET streams, draining"
+            );
+            let began = tokio::time::Instant::now();
             shutdown.cancel();
+            tokio::time::sleep(delay).await;
+            // POST streams close one second before actix would cut their connections.
+            let cut = budget.saturating_sub(Duration::from_secs(1));
+            actix_web::rt::spawn(async move {
+                tokio::time::sleep(cut).await;
+                deadline.cancel();
+            });
             handle.stop(true).await;
+            began
         });
         let result = self.server.await;
-        // Only now, with every HTTP request finished, stop the session actors.
+        // The HTTP server has stopped (or was stopped through a handle): requests whose clients
+        // resumed elsewhere may still run on the actors; give them the rest of the budget.
+        self.drain_deadline.cancel();
+        let left = match tokio::time::timeout(Duration::from_millis(50), started).await {
+            Ok(Ok(began)) => (self.drain_delay + self.budget).saturating_sub(began.elapsed()),
+            _ => self.budget,
+        };
+        let running = self.sessions.in_flight();
+        if running > 0 {
+            tracing::info!(
+                running,
+                "waiting for requests still running on session actors"
+            );
+            if !self.sessions.wait_idle(left).await {
+                tracing::warn!(
+                    running = self.sessions.in_flight(),
+                    "shutdown budget exhausted: stopping session actors with requests running"
+                );
+            }
+        }
         for arbiter in &self.arbiters {
             arbiter.stop();
         }

@@ -180,6 +180,35 @@ impl Verify for Introspector {
     async fn verify(&self, token: &str) -> Result<Verified, Rejected> {
         self.check(token).await
     }
+
+    /// Asks about a token no server issued: any answer but a server error or a refusal of
+    /// this server's client credentials means token checks can run.
+    async fn reachable(&self) -> Result<(), String> {
+        let probe = self.http.post(&self.url);
+        let probe = match &self.auth {
+            ClientAuth::None => probe.form(&[("token", "mcp-hive-readiness-probe")]),
+            ClientAuth::Basic { id, secret } => probe
+                .basic_auth(form_encode(id), Some(form_encode(secret)))
+                .form(&[("token", "mcp-hive-readiness-probe")]),
+            ClientAuth::Post { id, secret } => probe.form(&[
+                ("token", "mcp-hive-readiness-probe"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ]),
+        };
+        match json_object(probe, &self.url).await {
+            Ok(_) => Ok(()),
+            Err(FetchError::Status {
+                status: 401 | 403, ..
+            }) => Err(format!(
+                "{} refuses this server's client credentials (OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET)",
+                self.url
+            )),
+            Err(e @ FetchError::Status { status, .. }) if status >= 500 => Err(e.to_string()),
+            Err(FetchError::Status { .. }) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).

@@ -115,6 +115,25 @@ impl KeySet {
         }
     }
 
+    /// Readiness: keys fetched within `max_age`, or a fetch now succeeds (at most one attempt
+    /// per `min_refetch`; the last error is repeated in between).
+    pub async fn reachable(&self) -> Result<(), String> {
+        if self.is_fresh(&self.keys.read()) {
+            return Ok(());
+        }
+        let mut state = self.refresh.lock().await;
+        if self.is_fresh(&self.keys.read()) {
+            return Ok(());
+        }
+        let recent = state
+            .last_attempt
+            .is_some_and(|t| t.elapsed() < self.min_refetch);
+        if let (true, Some(e)) = (recent, &state.last_error) {
+            return Err(e.clone());
+        }
+        self.refetch(&mut state).await.map_err(|e| e.to_string())
+    }
+
     /// The key for a token header's `kid` and `alg`.
     pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>, KeyError> {
         {

@@ -112,4 +112,8 @@ impl Verify for JwtVerifier {
     async fn verify(&self, token: &str) -> Result<Verified, Rejected> {
         self.check(token).await
     }
+
+    async fn reachable(&self) -> Result<(), String> {
+        self.keys.reachable().await
+    }
 }

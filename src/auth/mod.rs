@@ -10,7 +10,8 @@
 //! - [`cache`]: cached, single-flight verification in front of either;
 //! - [`claims`]: audience, scope and principal from claims; [`scope`]: endpoint and tool scopes;
 //! - [`challenge`]: errors and their HTTP form; [`metadata`]: RFC 9728 and RFC 8414 documents;
-//! - [`extract`]: the actix extractor handlers take.
+//! - [`extract`]: the actix extractor handlers take; [`readiness`]: whether the authorization
+//!   server endpoint token checks depend on answers (`/readyz`).
 
 pub mod bearer;
 pub mod cache;
@@ -24,6 +25,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod metadata;
 pub mod observe;
+pub mod readiness;
 pub mod scope;
 
 pub use challenge::{AuthError, Rejection};
@@ -54,10 +56,15 @@ pub enum Rejected {
 pub trait Verify: Send + Sync {
     /// The verified token, or why not.
     async fn verify(&self, token: &str) -> Result<claims::Verified, Rejected>;
+
+    /// Whether the authorization server endpoint this verifier depends on answers (readiness);
+    /// the reason when not.
+    async fn reachable(&self) -> Result<(), String>;
 }
 
 struct Enabled {
-    verifier: Box<dyn Verify>,
+    verifier: Arc<dyn Verify>,
+    readiness: readiness::ReadinessCache,
     cache: cache::TokenCache,
     keys: Option<Arc<KeySet>>,
     max_token_bytes: usize,
@@ -109,9 +116,9 @@ impl Authenticator {
             settings.audiences.clone()
         };
         let audiences = Audiences::new(&accepted);
-        let (verifier, keys): (Box<dyn Verify>, Option<Arc<KeySet>>) = match settings.mode {
+        let (verifier, keys): (Arc<dyn Verify>, Option<Arc<KeySet>>) = match settings.mode {
             TokenMode::Introspection => (
-                Box::new(introspection::Introspector::new(
+                Arc::new(introspection::Introspector::new(
                     http.clone(),
                     settings.introspection_url(),
                     introspection::ClientAuth::from_settings(
@@ -151,11 +158,15 @@ impl Authenticator {
                     algorithms,
                     settings.leeway_secs,
                 );
-                (Box::new(verifier), Some(keys))
+                (Arc::new(verifier), Some(keys))
             }
         };
         Self {
             enabled: Some(Enabled {
+                readiness: readiness::ReadinessCache::new(
+                    Arc::clone(&verifier),
+                    settings.ready_requires_server,
+                ),
                 verifier,
                 cache: cache::TokenCache::new(
                     settings.cache_max_entries,
@@ -201,6 +212,16 @@ impl Authenticator {
     /// The authorization server metadata pass-through (`None` when auth is disabled).
     pub fn authorization_server_metadata(&self) -> Option<&metadata::AuthorizationServerMetadata> {
         self.as_metadata.as_ref()
+    }
+
+    /// Readiness of token checks: `Ok` when auth is off, when the check is switched off
+    /// (`auth.ready_requires_server = false`), or when the JWKS / introspection endpoint answered
+    /// recently; the reason otherwise.
+    pub async fn ready(&self) -> Result<(), String> {
+        match &self.enabled {
+            None => Ok(()),
+            Some(e) => e.readiness.check().await,
+        }
     }
 
     /// Warms the JWKS cache (JWT mode); failures are logged, not fatal.

@@ -68,6 +68,9 @@ pub struct AuthSettings {
     /// How long the authorization server's metadata is cached for the
     /// `/.well-known/oauth-authorization-server` pass-through.
     pub metadata_cache_secs: u64,
+    /// `/readyz` also requires the JWKS or introspection endpoint to answer.
+    #[serde(default = "yes")]
+    pub ready_requires_server: bool,
     /// Extra scopes per tool, checked at `tools/call` (`MCP_TOOL_SCOPES`).
     pub tool_scopes: BTreeMap<String, Vec<String>>,
     /// Introspection mode.
@@ -329,4 +332,8 @@ mod tests {
         assert!(!is_scope_token("a\"b"));
         assert!(!is_scope_token(""));
     }
+}
+
+fn yes() -> bool {
+    true
 }

@@ -107,6 +107,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Graceful shutdown budget.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a replica keeps serving after SIGTERM while reporting not-ready, so load
+    /// balancers stop routing to it before it stops accepting connections.
+    #[serde(default)]
+    pub drain_delay_secs: u64,
     /// Worker threads (0 = CPU count).
     pub workers: usize,
 }

@@ -33,8 +33,13 @@ pub struct McpState {
     pub sessions: SessionRegistry,
     /// Settings.
     pub settings: Arc<Settings>,
-    /// Cancelled when the replica starts shutting down (SSE connections close with a retry hint).
+    /// Cancelled when the replica starts shutting down: `/readyz` answers 503 and GET-like SSE
+    /// connections (standalone, listen, HTTP+SSE) close with a retry hint.
     pub shutdown: CancellationToken,
+    /// Cancelled shortly before the drain budget runs out: POST streams still open close then
+    /// (with the retry hint), so their clients resume on another replica with `Last-Event-ID`
+    /// while the request finishes here and its events reach the store.
+    pub drain_deadline: CancellationToken,
     /// The 2026-07-28 stateless lane's own state.
     pub stateless: stateless::StatelessLane,
 }

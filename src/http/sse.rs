@@ -50,9 +50,15 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         keep_alive: settings.keep_alive(),
         fresh: s.fresh,
     };
+    // A POST stream answers a request running on this replica: it stays open during the drain
+    // until its response is written (or the drain deadline), other streams close at once.
     let stop = StopOn {
         connection: s.connection.ticket,
-        shutdown: state.shutdown.clone(),
+        shutdown: if s.fresh {
+            state.drain_deadline.clone()
+        } else {
+            state.shutdown.clone()
+        },
     };
     let guard = s.connection.guard;
     let source = ReaderSource {

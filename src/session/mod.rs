@@ -1,9 +1,11 @@
 //! Sessions of the session era (MCP 2025-03-26 … 2025-11-25): one actix actor per live
 //! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created and
 //! rehydrated by [`registry::SessionRegistry`], with SSE streams as durable event logs
-//! ([`stream`], [`event_id`]) and the client-facing side of running requests ([`peer`]).
+//! ([`stream`], [`event_id`]), the client-facing side of running requests ([`peer`]) and the
+//! count of running requests a graceful shutdown waits for ([`drain`]).
 
 pub mod actor;
+pub mod drain;
 pub mod event_id;
 pub mod handle;
 pub mod peer;

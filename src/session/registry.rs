@@ -12,9 +12,11 @@ use crate::protocol::context::LogLevel;
 use crate::protocol::server::McpServer;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
+use crate::session::drain::InFlight;
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::peer::SessionShared;
 use crate::store::bus::Bus;
+use crate::store::runner::RunnerStore;
 use crate::store::{EventStore, SessionPatch, SessionRecord, SessionStore, record::now_ms};
 use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
@@ -72,12 +74,16 @@ pub struct SessionDeps {
     pub events: Arc<dyn EventStore>,
     /// Signals between replicas.
     pub bus: Arc<dyn Bus>,
+    /// Runner records and replica leases.
+    pub runners: Arc<dyn RunnerStore>,
     /// This replica's random id (tells its connections from other replicas').
     pub replica: Arc<str>,
     /// Whether other replicas share the store (Redis).
     pub shared_store: bool,
     /// Timings.
     pub settings: SessionSettings,
+    /// Requests running on this replica's actors (a graceful shutdown waits for them).
+    pub in_flight: Arc<InFlight>,
     live: Mutex<HashMap<String, (u64, SessionHandle)>>,
 }
 
@@ -90,6 +96,8 @@ pub struct Backends {
     pub events: Arc<dyn EventStore>,
     /// Signals between replicas.
     pub bus: Arc<dyn Bus>,
+    /// Runner records and replica leases (taking over streams of dead replicas).
+    pub runners: Arc<dyn RunnerStore>,
     /// Whether the bus reaches other replicas (a shared store), not just this process.
     pub shared: bool,
 }
@@ -163,9 +171,11 @@ impl SessionRegistry {
                 sessions: backends.sessions,
                 events: backends.events,
                 bus: backends.bus,
+                runners: backends.runners,
                 shared_store: backends.shared,
                 replica: Arc::from(replica),
                 settings,
+                in_flight: InFlight::new(),
                 live: Mutex::new(HashMap::new()),
             }),
             generation: Arc::new(AtomicU64::new(0)),
@@ -190,6 +200,26 @@ impl SessionRegistry {
     /// Number of live actors on this replica.
     pub fn live_actors(&self) -> usize {
         self.deps.live.lock().len()
+    }
+
+    /// Requests running on this replica's actors (including those whose client has let go of
+    /// the response and will resume elsewhere).
+    pub fn in_flight(&self) -> usize {
+        self.deps.in_flight.count()
+    }
+
+    /// Starts renewing this replica's liveness lease (shared store only), which tells other
+    /// replicas not to take over the streams it writes (see `session::actor::takeover`).
+    pub fn spawn_heartbeat(&self) {
+        if self.deps.shared_store {
+            crate::session::actor::takeover::spawn_heartbeat(Arc::clone(&self.deps));
+        }
+    }
+
+    /// Waits until no request runs on this replica's actors, at most `timeout` (graceful
+    /// shutdown: their events must reach the store before the actors stop).
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        self.deps.in_flight.wait_idle(timeout).await
     }
 
     /// Creates a session: stores its record and starts its actor.

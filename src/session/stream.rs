@@ -14,6 +14,7 @@ use crate::session::event_id::EventId;
 use crate::store::{EventBatch, EventStore, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,9 @@ pub struct StreamWriter {
     events: Arc<dyn EventStore>,
     session: Arc<str>,
     stream: Arc<str>,
+    /// Notifications still to drop: a request run again after a takeover repeats the
+    /// notifications its first run already stored.
+    skip: Option<Arc<AtomicU64>>,
 }
 
 impl StreamWriter {
@@ -33,7 +37,27 @@ impl StreamWriter {
             events,
             session,
             stream: Arc::from(stream),
+            skip: None,
         }
+    }
+
+    /// The same writer, dropping the first `notifications` notifications it is given (those
+    /// the stream already holds from an earlier run of the same deterministic request).
+    pub fn skipping(mut self, notifications: u64) -> Self {
+        self.skip = (notifications > 0).then(|| Arc::new(AtomicU64::new(notifications)));
+        self
+    }
+
+    /// Whether `message` is dropped as a repeat (a notification while some remain to skip).
+    fn repeat(&self, message: &Value) -> bool {
+        let Some(skip) = &self.skip else {
+            return false;
+        };
+        if message.get("id").is_some() {
+            return false;
+        }
+        skip.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// The stream id.
@@ -41,8 +65,11 @@ impl StreamWriter {
         &self.stream
     }
 
-    /// Stores one message; returns its sequence number.
+    /// Stores one message; returns its sequence number (0 for a dropped repeat).
     pub async fn send(&self, message: &Value) -> Result<u64, StoreError> {
+        if self.repeat(message) {
+            return Ok(0);
+        }
         let data: Arc<str> = Arc::from(message.to_string());
         self.events
             .append(&self.session, &self.stream, data, false)

@@ -19,6 +19,7 @@ pub mod observe;
 pub mod rate;
 pub mod record;
 pub mod redis;
+pub mod runner;
 pub mod task;
 
 use async_trait::async_trait;

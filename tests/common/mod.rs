@@ -84,6 +84,11 @@ impl TestServer {
         body["live_actors"].as_u64().expect("live_actors")
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// SIGKILL: the process dies at once, mid-stream.
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();

@@ -39,8 +39,15 @@ impl Handler<Post> for SessionActor {
         self.mark_active(ctx, verified);
         let requests = msg.messages.iter().filter(|m| m.is_request()).count();
         let mut json_replies = Vec::new();
-        let post_stream = (requests > 0 && msg.mode == ReplyMode::Sse)
-            .then(|| Arc::new(PostStream::new(self.writer(&new_stream_id()), requests)));
+        let post_stream = if requests > 0 && msg.mode == ReplyMode::Sse {
+            let stream = new_stream_id();
+            let recorded = self.record_runner(ctx, &stream, &msg);
+            Some(Arc::new(
+                PostStream::new(self.writer(&stream), requests).after(recorded),
+            ))
+        } else {
+            None
+        };
         let standalone = self.writer(STANDALONE_STREAM);
         for message in msg.messages {
             match message {
@@ -117,7 +124,13 @@ impl Handler<Attach> for SessionActor {
         }
         let verified = self.deps.requests_slide_ttl();
         self.mark_active(ctx, verified);
-        Ok(self.attach(ctx, &msg.stream, true, msg.ends_session))
+        let connection = self.attach(ctx, &msg.stream, true, msg.ends_session);
+        if self.deps.shared_store && msg.stream != STANDALONE_STREAM {
+            // A POST stream resumed here: finish it if its replica died.
+            let id = self.next_connection;
+            self.watch_runner(ctx, msg.stream, id);
+        }
+        Ok(connection)
     }
 }
 
@@ -247,5 +260,43 @@ impl SessionActor {
             }
             deleted
         }
+    }
+}
+
+impl SessionActor {
+    /// Stores the runner record of a new POST stream (shared store only); the receiver turns
+    /// true once it is stored.
+    fn record_runner(
+        &mut self,
+        ctx: &mut Context<Self>,
+        stream: &str,
+        msg: &Post,
+    ) -> Option<tokio::sync::watch::Receiver<bool>> {
+        if !self.deps.shared_store {
+            return None;
+        }
+        let record = super::takeover::RunnerRecord {
+            replica: self.deps.replica.to_string(),
+            requests: msg
+                .messages
+                .iter()
+                .filter(|m| m.is_request())
+                .map(Message::to_value)
+                .collect(),
+            principal: msg.principal.clone(),
+        };
+        let (done, recorded) = tokio::sync::watch::channel(false);
+        let runners = Arc::clone(&self.deps.runners);
+        let (session, stream) = (Arc::clone(&self.facts.id), stream.to_owned());
+        ctx.spawn(
+            async move {
+                if let Err(e) = runners.set_runner(&session, &stream, record.encode()).await {
+                    tracing::warn!(session = %session, stream = %stream, error = %e, "could not store a runner record");
+                }
+                let _ = done.send(true);
+            }
+            .into_actor(self),
+        );
+        Some(recorded)
     }
 }

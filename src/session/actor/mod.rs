@@ -28,6 +28,7 @@ use crate::session::signal::Signal;
 mod inbound;
 mod init;
 mod messages;
+pub(crate) mod takeover;
 pub use messages::{Attach, Detach, DropConnection, EndLocally, Post, Refresh, Terminate};
 
 use crate::session::stream::StreamWriter;
@@ -294,9 +295,11 @@ impl SessionActor {
         let shared = Arc::clone(&self.shared);
         let session = Arc::clone(&self.facts.id);
         let id = req.id.clone();
+        let running = self.deps.in_flight.enter();
         let fut = async move {
             let outcome = run_request(&deps, &shared, &session, rctx, req).await;
             target.deliver(id.clone(), outcome).await;
+            drop(running);
             id
         };
         ctx.spawn(fut.into_actor(self).map(|id, act, ctx| {

@@ -50,6 +50,7 @@ impl EventStore for RedisStore {
             self.keys.streams(session),
             self.keys.stream(session, stream),
             self.keys.ended(session, stream),
+            self.keys.runners(session),
         ];
         let args = (
             self.config.event_max_len,
@@ -67,6 +68,7 @@ impl EventStore for RedisStore {
                     .key(&keys[1])
                     .key(&keys[2])
                     .key(&keys[3])
+                    .key(&keys[4])
                     .arg(stream)
                     .arg(&*payload)
                     .arg(if close { "1" } else { "0" })
@@ -88,11 +90,12 @@ impl EventStore for RedisStore {
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
-        let (k1, k2, k3, k4) = (
+        let (k1, k2, k3, k4, k5) = (
             self.keys.session(session),
             self.keys.streams(session),
             self.keys.stream(session, stream),
             self.keys.ended(session, stream),
+            self.keys.runners(session),
         );
         let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
         let retention = ms(self.config.closed_retention);
@@ -103,6 +106,7 @@ impl EventStore for RedisStore {
                     .key(k2)
                     .key(k3)
                     .key(k4)
+                    .key(k5)
                     .arg(stream)
                     .arg(ttl)
                     .arg(channel)

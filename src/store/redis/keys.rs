@@ -8,6 +8,8 @@
 //! | `<p>:{<sid>}:streams` | hash | `<stream>` → last sequence number, for streams still open | same |
 //! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
+//! | `<p>:{<sid>}:runners` | hash | `<stream>` → runner record (replica id and the requests it runs), for open POST streams | same as the session |
+//! | `<p>:replica:<id>` | string | liveness lease of a replica (renewed every second) | 3 s |
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
 //! | `<p>:rl:{<key>}` | string | rate-limit bucket of one (hashed) key: its theoretical arrival time, ms | until the bucket is full again |
 //! | `<p>:task:{<task-id>}` | hash | a task of the tasks extension: `id`, `owner` (binding key), `status`, `payload` (JSON), `created_at_ms`, `updated_at_ms`, `ttl_ms`, `version` | the task's `ttlMs`, from creation |
@@ -47,6 +49,16 @@ impl Keys {
     /// The event log of one stream.
     pub fn stream(&self, sid: &str, stream: &str) -> String {
         format!("{}:{{{sid}}}:stream:{stream}", self.prefix)
+    }
+
+    /// Runner records of the session's open streams ([`crate::store::runner`]).
+    pub fn runners(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:runners", self.prefix)
+    }
+
+    /// The liveness lease of a replica.
+    pub fn replica(&self, id: &str) -> String {
+        format!("{}:replica:{id}", self.prefix)
     }
 
     /// The marker of an ended stream (its last sequence number).

@@ -2,7 +2,10 @@
 //! between replicas, so that any number of `mcp-hive serve` replicas behave as one server.
 //!
 //! - Connections: a `deadpool-redis` pool of `store.pool_size` multiplexed connections plus one
-//!   pub/sub connection per replica, whatever the number of sessions and streams.
+//!   pub/sub connection per replica, whatever the number of sessions and streams. Connections
+//!   are made on the store's own I/O thread ([`io`]), not on whichever HTTP worker or actor
+//!   arbiter needed one first: a worker that stops during a graceful shutdown must not take
+//!   down connections that session actors still use to store their last events.
 //! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
 //! - Wake-ups: the append script publishes `w <sid> <stream> <seq>`; each replica's listener
 //!   wakes its local readers. Events appended here are also cached locally ([`local`]), so a warm
@@ -17,10 +20,12 @@
 //! Key layout: see [`keys`] and the README section "Inspecting sessions with redis-cli".
 
 mod events;
+mod io;
 pub mod keys;
 mod listener;
 pub mod local;
 mod rate;
+mod runners;
 pub mod scripts;
 mod sessions;
 mod tasks;
@@ -72,6 +77,7 @@ pub struct RedisStore {
     config: RedisConfig,
     local: Local,
     listening: AtomicBool,
+    io: io::IoThread,
     observer: OnceLock<Arc<dyn StoreObserver>>,
 }
 
@@ -127,6 +133,9 @@ impl RedisStore {
             local: Local::default(),
             listening: AtomicBool::new(false),
             observer: OnceLock::new(),
+            io: io::IoThread::start().map_err(|e| {
+                StoreError::Unavailable(format!("cannot start the Redis I/O thread: {e}"))
+            })?,
         }))
     }
 
@@ -146,7 +155,13 @@ impl RedisStore {
         if let Some(conn) = self.slots.lock().get(slot).cloned().flatten() {
             return Ok((slot, conn));
         }
-        let conn = deadpool_redis::Connection::take(self.pool.get().await.map_err(unavailable)?);
+        let pool = self.pool.clone();
+        let conn = self
+            .io
+            .run(async move { pool.get().await.map(deadpool_redis::Connection::take) })
+            .await
+            .map_err(unavailable)?
+            .map_err(unavailable)?;
         if let Some(entry) = self.slots.lock().get_mut(slot) {
             *entry = Some(conn.clone());
         }

@@ -4,7 +4,7 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Appends an event. KEYS: session, streams, stream, ended-marker. ARGV: stream id, data, close
+/// Appends an event. KEYS: session, streams, stream, ended-marker, runners. ARGV: stream id, data, close
 /// (0/1), max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
 /// retention (ms). Closing moves the stream's last sequence number from the `streams` hash to
 /// the ended marker, so the hash only holds open streams. Returns the new sequence number;
@@ -24,6 +24,7 @@ end
 if ARGV[3] == '1' then
   local keep = math.min(tonumber(ARGV[6]), tonumber(ARGV[10]))
   redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[5], ARGV[1])
   redis.call('SET', KEYS[4], seq, 'PX', keep)
   redis.call('PEXPIRE', KEYS[3], keep)
 else
@@ -36,7 +37,8 @@ return seq
     )
 });
 
-/// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker. ARGV:
+/// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker, runners.
+/// ARGV:
 /// stream id, session TTL (ms), channel, session id, closed-stream retention (ms).
 /// Errors `NOSESSION`.
 pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
@@ -46,6 +48,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION')
 if redis.call('EXISTS', KEYS[4]) == 1 then return 1 end
 local seq = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('SET', KEYS[4], seq, 'PX', ARGV[5])
 local ttl = redis.call('PTTL', KEYS[3])
 if ttl > tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end

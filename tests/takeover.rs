@@ -1,0 +1,177 @@
+//! Taking over the POST stream of a replica killed mid-request (SIGKILL), black-box with two
+//! real replicas on a real Redis: the client resumes the stream on the surviving replica with
+//! `Last-Event-ID`; a read-only or idempotent tool runs again there and the client sees every
+//! notification exactly once and the result; any other request gets a JSON-RPC error instead
+//! of a stream that never ends. Nothing is taken over while the first replica lives.
+
+mod common;
+
+use common::{Client, RedisServer, SseReader, TestServer, split_id, tool_call};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn pair(redis: &RedisServer) -> (TestServer, TestServer) {
+    let url = redis.url();
+    let env = [("REDIS_URL", url.as_str())];
+    (TestServer::start(&env).await, TestServer::start(&env).await)
+}
+
+/// Reads `sse` until `pred` matches, collecting the messages (the match included) and the last
+/// event id.
+async fn read_until(
+    sse: &mut SseReader,
+    messages: &mut Vec<Value>,
+    last: &mut Option<(String, u64)>,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        let ev = sse.next(WAIT).await.expect("stream ended or stalled");
+        if let Some(id) = ev.id.as_deref() {
+            *last = Some(split_id(id));
+        }
+        let Some(m) = ev.json() else { continue };
+        messages.push(m.clone());
+        if pred(&m) {
+            return m;
+        }
+    }
+}
+
+async fn resume(server: &TestServer, client: &Client, last: &(String, u64)) -> SseReader {
+    let res = server
+        .client_for(client)
+        .get()
+        .header("Last-Event-ID", format!("{}-{}", last.0, last.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    SseReader::new(res)
+}
+
+#[tokio::test]
+async fn a_read_only_call_finishes_on_the_surviving_replica() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let mut c = Client::new(&a);
+    c.initialize("2025-11-25", json!({})).await;
+    let mut body = tool_call(3, "count", json!({"number": 15, "intervalMs": 150}));
+    body["params"]["_meta"] = json!({"progressToken": "t"});
+    let mut sse = c.post_stream(&body).await;
+    let (mut messages, mut last) = (Vec::new(), None);
+    read_until(&mut sse, &mut messages, &mut last, |m| {
+        m["params"]["progress"] == 4
+    })
+    .await;
+    a.kill().await;
+    drop(sse);
+    let last = last.expect("event ids");
+    let mut resumed = resume(&b, &c, &last).await;
+    let mut seqs = vec![];
+    let result = loop {
+        let ev = resumed
+            .next(WAIT)
+            .await
+            .expect("the stream goes on after the takeover");
+        let Some(id) = ev.id.as_deref() else { continue };
+        let (stream, seq) = split_id(id);
+        assert_eq!(stream, last.0);
+        seqs.push(seq);
+        let Some(m) = ev.json() else { continue };
+        if m["id"] == 3 {
+            break m;
+        }
+        messages.push(m);
+    };
+    assert_eq!(result["result"]["content"][0]["text"], "Counted to 15");
+    let progress: Vec<u64> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .filter_map(|m| m["params"]["progress"].as_u64())
+        .collect();
+    assert_eq!(
+        progress,
+        (1..=15).collect::<Vec<_>>(),
+        "each notification exactly once"
+    );
+    let logs = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/message")
+        .count();
+    assert_eq!(logs, 15, "log messages too");
+    let data: Vec<u64> = seqs.into_iter().filter(|s| *s > last.1).collect();
+    assert!(
+        data.windows(2).all(|w| w[1] == w[0] + 1),
+        "event ids continue without gaps: {data:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_of_a_tool_not_marked_safe_gets_an_error_not_a_second_run() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let mut c = Client::new(&a);
+    c.initialize("2025-11-25", json!({"sampling": {}})).await;
+    let mut sse = c
+        .post_stream(&tool_call(
+            9,
+            "test_sampling",
+            json!({"prompt": "never answered"}),
+        ))
+        .await;
+    let (mut messages, mut last) = (Vec::new(), None);
+    // The tool waits for the client's sampling answer, which never comes.
+    read_until(&mut sse, &mut messages, &mut last, |m| {
+        m["method"] == "sampling/createMessage"
+    })
+    .await;
+    a.kill().await;
+    drop(sse);
+    let mut resumed = resume(&b, &c, &last.expect("event ids")).await;
+    let reply = resumed.until(WAIT, |m| m["id"] == 9).await;
+    assert_eq!(reply["error"]["code"], -32603, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("may or may not have taken effect"),
+        "{reply}"
+    );
+    assert!(resumed.ended(WAIT).await, "the stream ends after the error");
+}
+
+#[tokio::test]
+async fn a_live_replica_keeps_its_streams() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let mut c = Client::new(&a);
+    c.initialize("2025-11-25", json!({})).await;
+    let mut sse = c
+        .post_stream(&tool_call(
+            4,
+            "count",
+            json!({"number": 30, "intervalMs": 150}),
+        ))
+        .await;
+    let (mut messages, mut last) = (Vec::new(), None);
+    read_until(&mut sse, &mut messages, &mut last, |m| {
+        m["method"] == "notifications/message"
+    })
+    .await;
+    drop(sse); // the connection drops; replica a keeps running the call
+    let mut resumed = resume(&b, &c, &last.expect("event ids")).await;
+    let result = read_until(&mut resumed, &mut messages, &mut None, |m| m["id"] == 4).await;
+    assert_eq!(result["result"]["content"][0]["text"], "Counted to 30");
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m["method"] == "notifications/message")
+            .count(),
+        30,
+        "the call ran once: no takeover while its replica renews its lease"
+    );
+    drop(a);
+}
