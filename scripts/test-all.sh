@@ -2,9 +2,9 @@
 # The one command that runs every test, on a fresh machine too:
 #   bash scripts/test-all.sh
 # Steps (fail fast): install test deps -> cargo fmt --check -> cargo clippy ->
-# cargo build -> cargo test -> conformance suites (one server, then 2 replicas
+# cargo build -> deployment manifests -> cargo test -> conformance suites (one server, then 2 replicas
 # on a throwaway Redis behind a round-robin proxy) -> node client tests ->
-# python client tests.
+# rolling restarts (redis-server, 3 replicas, nginx, TS SDK client) -> python client tests.
 #
 # SKIP_INSTALL=1 skips the install step (for quick local re-runs).
 set -euo pipefail
@@ -48,6 +48,7 @@ step "deployment manifests (helm, compose)" bash scripts/validate-deploy.sh
 step "cargo test" cargo test
 step "conformance" bash scripts/conformance.sh
 step "node client tests (TS SDK)" node --test tests/clients/ts/*.test.mjs
+step "rolling restarts (redis, 3 replicas, nginx, TS SDK)" node tests/clients/cluster/rolling-restart.mjs
 step "python client tests (mcp SDK)" "$VENV_DIR/bin/python" -m pytest tests/clients/python
 
 section "summary"
