@@ -312,6 +312,11 @@ impl AuthSettings {
     }
 }
 
+/// Serde default of settings that are on unless switched off.
+fn yes() -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,8 +337,4 @@ mod tests {
         assert!(!is_scope_token("a\"b"));
         assert!(!is_scope_token(""));
     }
-}
-
-fn yes() -> bool {
-    true
 }
