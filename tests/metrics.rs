@@ -207,6 +207,8 @@ async fn operations_streams_and_replays_are_counted() {
         1.0
     );
     assert_eq!(value(&after, "mcp_server_sessions_active", &[]), 1.0);
+    assert_eq!(value(&after, "mcp_server_session_actors", &[]), 1.0);
+    assert_eq!(value(&after, "mcp_server_requests_in_flight", &[]), 0.0);
     let posts = value(
         &after,
         "http_server_request_duration_seconds_count",
@@ -252,12 +254,35 @@ async fn redis_operations_are_timed() {
     let redis = RedisServer::start();
     let url = redis.url();
     let server = TestServer::start(&[("REDIS_URL", url.as_str())]).await;
+    let other = TestServer::start(&[("REDIS_URL", url.as_str())]).await;
     let mut client = Client::new(&server);
     client.initialize("2025-11-25", json!({})).await;
+    Client::new(&other)
+        .initialize("2025-11-25", json!({}))
+        .await;
+    // A call still running on this replica while we scrape.
+    let mut running = client
+        .post_stream(&tool_call(
+            2,
+            "count",
+            json!({"number": 5, "intervalMs": 200}),
+        ))
+        .await;
+    running
+        .next(Duration::from_secs(5))
+        .await
+        .expect("the call started");
     client
         .call(&tool_call(1, "greet", json!({"name": "r"})))
         .await;
     let (_, samples) = scrape(&server).await;
+    assert_eq!(
+        value(&samples, "mcp_server_sessions_active", &[]),
+        2.0,
+        "sessions in the store, wherever they were created"
+    );
+    assert_eq!(value(&samples, "mcp_server_session_actors", &[]), 1.0);
+    assert_eq!(value(&samples, "mcp_server_requests_in_flight", &[]), 1.0);
     let db = "db_client_operation_duration_seconds_count";
     for op in ["session.create", "events.append"] {
         let n = value(

@@ -150,8 +150,10 @@ async fn run_suite(
     ));
 
     // Expiry: a session untouched for longer than the TTL is gone; touching slides the TTL.
+    let before = sessions.count_sessions().await.unwrap();
     sessions.create_session(&record("s2")).await.unwrap();
     sessions.create_session(&record("s3")).await.unwrap();
+    assert_eq!(sessions.count_sessions().await.unwrap(), before + 2);
     let half = ttl / 2;
     tokio::time::sleep(half + Duration::from_millis(100)).await;
     assert!(sessions.touch_session("s2").await.unwrap());
@@ -165,6 +167,11 @@ async fn run_suite(
         "untouched session expired"
     );
     assert!(!sessions.touch_session("s3").await.unwrap());
+    assert_eq!(
+        sessions.count_sessions().await.unwrap(),
+        before + 1,
+        "expired sessions are not counted"
+    );
     assert!(sessions.ping().await.is_ok());
 }
 

@@ -80,6 +80,8 @@ pub struct Metrics {
     db: Histograms<DbLabels>,
     db_errors: Family<DbErrorLabels, Counter>,
     sessions_active: Gauge,
+    session_actors: Gauge,
+    in_flight: Gauge,
     streams: Family<StreamLabels, Gauge>,
     replayed: Counter,
     token_cache: Family<ResultLabels, Counter>,
@@ -106,6 +108,8 @@ impl Metrics {
             db: Family::new_with_constructor(db_histogram),
             db_errors: Family::default(),
             sessions_active: Gauge::default(),
+            session_actors: Gauge::default(),
+            in_flight: Gauge::default(),
             streams: Family::default(),
             replayed: Counter::default(),
             token_cache: Family::default(),
@@ -147,8 +151,18 @@ impl Metrics {
         );
         r.register(
             "mcp_server_sessions_active",
-            "Sessions this replica is serving: those with a live session actor here (hibernated sessions and sessions only other replicas serve are not counted)",
+            "Live (not expired) sessions in the store, for all replicas sharing it: the same value on every replica, do not sum across replicas",
             m.sessions_active.clone(),
+        );
+        r.register(
+            "mcp_server_session_actors",
+            "Session actors live on this replica (sessions it is serving now; hibernated sessions and sessions only other replicas serve are not counted)",
+            m.session_actors.clone(),
+        );
+        r.register(
+            "mcp_server_requests_in_flight",
+            "MCP requests running on this replica's session actors",
+            m.in_flight.clone(),
         );
         r.register(
             "mcp_server_sse_streams_open",
@@ -226,10 +240,17 @@ impl Metrics {
         self.replayed.inc_by(count);
     }
 
-    /// Sets the session gauge (read from the session registry at scrape time).
-    pub fn set_sessions_active(&self, sessions: usize) {
-        self.sessions_active
-            .set(i64::try_from(sessions).unwrap_or(i64::MAX));
+    /// Sets the gauges read at scrape time: live sessions in the store (`None` when the store
+    /// did not answer: the gauge keeps its last value), live actors and running requests here.
+    pub fn set_session_gauges(&self, stored: Option<u64>, actors: usize, in_flight: usize) {
+        if let Some(stored) = stored {
+            self.sessions_active
+                .set(i64::try_from(stored).unwrap_or(i64::MAX));
+        }
+        self.session_actors
+            .set(i64::try_from(actors).unwrap_or(i64::MAX));
+        self.in_flight
+            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
     }
 
     /// A request was refused by the rate limiter's `backend` (`local` or `store`).

@@ -240,6 +240,17 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn count_sessions(&self) -> Result<u64, StoreError> {
+        let now = Instant::now();
+        let live = self
+            .sessions
+            .lock()
+            .values()
+            .filter(|e| e.expires_at > now)
+            .count();
+        Ok(u64::try_from(live).unwrap_or(u64::MAX))
+    }
+
     async fn take_token(
         &self,
         key: &str,

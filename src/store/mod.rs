@@ -98,6 +98,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Whether the backend answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Number of live (not expired) sessions in the store, for every replica sharing it.
+    async fn count_sessions(&self) -> Result<u64, StoreError>;
     /// Takes a token from the bucket `key` (an opaque string) refilled at `rate` tokens per
     /// second and holding at most `burst`, atomically for every replica sharing the store (the
     /// `store` backend of `[rate_limit]`). Stores without buckets answer `Unavailable`.

@@ -72,6 +72,24 @@ return 1
     )
 });
 
+/// Slides a session's TTL. KEYS: session, subs, streams, index. ARGV: TTL (ms), expiry (ms),
+/// session id. A session already gone leaves the index instead of being revived in it.
+/// Returns 1 if the session lives, 0 otherwise.
+pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  return 0
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], 'XX', ARGV[2], ARGV[3])
+return 1
+"#,
+    )
+});
+
 /// Reserves a place in the session index under the cap. KEYS: index. ARGV: now (ms), cap
 /// (0 = none), session id, expiry (ms). Returns 1, or 0 when full.
 pub static RESERVE: LazyLock<Script> = LazyLock::new(|| {
@@ -112,19 +130,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION')
 redis.call('HSET', KEYS[1], 'protocol_version', ARGV[1], 'client_info', ARGV[2],
   'client_capabilities', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-"#,
-    )
-});
-
-/// Slides the TTL of a session's keys. KEYS: session, subs, streams. ARGV: TTL (ms).
-/// Returns 1, or 0 if the session is gone.
-pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r#"
-if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1
 "#,
     )

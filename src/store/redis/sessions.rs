@@ -203,24 +203,22 @@ impl SessionStore for RedisStore {
             self.keys.subs(id),
             self.keys.streams(id),
         ];
-        let (index, member, expiry) = (self.keys.index(), id.to_owned(), now_ms() + ttl);
-        let (alive, _, _, _): (bool, bool, bool, i64) = self
+        let (index, expiry) = (self.keys.index(), now_ms() + ttl);
+        let alive: i64 = self
             .op("session.touch", |mut c| async move {
-                redis::pipe()
-                    .pexpire(&keys[0], ttl as i64)
-                    .pexpire(&keys[1], ttl as i64)
-                    .pexpire(&keys[2], ttl as i64)
-                    .zadd_options(
-                        index,
-                        member,
-                        expiry,
-                        &redis::SortedSetAddOptions::update_only(None),
-                    )
-                    .query_async(&mut c)
+                scripts::TOUCH
+                    .key(&keys[0])
+                    .key(&keys[1])
+                    .key(&keys[2])
+                    .key(index)
+                    .arg(ttl)
+                    .arg(expiry)
+                    .arg(id)
+                    .invoke_async(&mut c)
                     .await
             })
             .await?;
-        Ok(alive)
+        Ok(alive == 1)
     }
 
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
@@ -265,6 +263,15 @@ impl SessionStore for RedisStore {
         self.op("session.list", |mut c| async move {
             c.zrangebyscore_limit(index, now, "+inf", 0, limit as isize)
                 .await
+        })
+        .await
+    }
+
+    async fn count_sessions(&self) -> Result<u64, StoreError> {
+        let index = self.keys.index();
+        let now = now_ms();
+        self.op("session.count", |mut c| async move {
+            c.zcount(index, now, "+inf").await
         })
         .await
     }
