@@ -527,3 +527,49 @@ async fn sse_get_stream_closes_when_the_token_expires() {
     let res = renewed.get().send().await.expect("get");
     assert_eq!(res.status(), StatusCode::OK, "same user, fresh token");
 }
+
+#[tokio::test]
+async fn authorization_server_metadata_can_be_fetched_from_a_separate_url() {
+    // As in docker compose: clients know the issuer by a URL this server cannot reach.
+    let issuer = format!("http://127.0.0.1:{}", dead_port());
+    let auth =
+        common::authserver::AuthProcess::start(&[("ISSUER_URL", issuer.as_str())], None).await;
+    let metadata_url = auth.url("/.well-known/oauth-authorization-server");
+    let start = |server_url: String| {
+        let metadata_url = metadata_url.clone();
+        async move {
+            TestServer::start(&[
+                ("DISABLE_AUTH", "false"),
+                ("AUTH_TOKEN_MODE", "introspection"),
+                ("OAUTH_SERVER_URL", server_url.as_str()),
+                ("OAUTH_METADATA_URL", metadata_url.as_str()),
+                ("MCP_HIVE__AUTH__READY_REQUIRES_SERVER", "false"),
+            ])
+            .await
+        }
+    };
+    let server = start(issuer.clone()).await;
+    let res = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.base
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.expect("json");
+    assert_eq!(doc["issuer"], json!(issuer), "the issuer clients know");
+
+    // A document naming another issuer is refused (RFC 8414 §3.3).
+    let other = start(format!("http://127.0.0.1:{}", dead_port())).await;
+    let res = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            other.base
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -45,17 +45,8 @@ pub async fn discover(
 ) -> Result<Map<String, Value>, FetchError> {
     let mut last = None;
     for url in metadata_urls(issuer) {
-        match json_object(client.get(&url), &url).await {
-            Ok(doc) => {
-                let found = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
-                if !same_issuer(found, issuer) {
-                    return Err(FetchError::Body {
-                        url,
-                        reason: format!("its issuer is {found:?}, expected {issuer:?}"),
-                    });
-                }
-                return Ok(doc);
-            }
+        match discover_at(client, &url, issuer).await {
+            Ok(doc) => return Ok(doc),
             Err(
                 e @ FetchError::Status {
                     status: 400..500, ..
@@ -69,6 +60,23 @@ pub async fn discover(
         status: 404,
         oauth_error: None,
     }))
+}
+
+/// Fetches the metadata document at `url`, which must name `issuer` (RFC 8414 §3.3).
+pub async fn discover_at(
+    client: &reqwest::Client,
+    url: &str,
+    issuer: &str,
+) -> Result<Map<String, Value>, FetchError> {
+    let doc = json_object(client.get(url), url).await?;
+    let found = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
+    if !same_issuer(found, issuer) {
+        return Err(FetchError::Body {
+            url: url.to_owned(),
+            reason: format!("its issuer is {found:?}, expected {issuer:?}"),
+        });
+    }
+    Ok(doc)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! - the authorization server's own metadata (RFC 8414), fetched from it, cached, and passed
 //!   through unchanged for MCP 2025-03-26 clients, which look for it on the MCP server's origin.
 
-use super::discovery::discover;
+use super::discovery::{discover, discover_at};
 use super::fetch::FetchError;
 use crate::config::AuthSettings;
 use serde_json::{Value, json};
@@ -30,16 +30,20 @@ pub fn protected_resource(settings: &AuthSettings, resource: &str) -> Value {
 pub struct AuthorizationServerMetadata {
     http: reqwest::Client,
     issuer: String,
+    /// Fetch from here instead of the issuer's well-known URLs.
+    url: Option<String>,
     ttl: Duration,
     cached: tokio::sync::Mutex<Option<(Instant, Arc<Value>)>>,
 }
 
 impl AuthorizationServerMetadata {
-    /// Metadata of `issuer`, kept for `ttl` after each fetch.
-    pub fn new(http: reqwest::Client, issuer: &str, ttl: Duration) -> Self {
+    /// Metadata of `issuer`, kept for `ttl` after each fetch; fetched from `url` when set (its
+    /// `issuer` must still be `issuer`), else discovered from `issuer`.
+    pub fn new(http: reqwest::Client, issuer: &str, url: &str, ttl: Duration) -> Self {
         Self {
             http,
             issuer: issuer.trim_end_matches('/').to_owned(),
+            url: (!url.trim().is_empty()).then(|| url.trim().to_owned()),
             ttl,
             cached: tokio::sync::Mutex::new(None),
         }
@@ -53,7 +57,11 @@ impl AuthorizationServerMetadata {
         {
             return Ok(Arc::clone(doc));
         }
-        match discover(&self.http, &self.issuer).await {
+        let fetched = match &self.url {
+            Some(url) => discover_at(&self.http, url, &self.issuer).await,
+            None => discover(&self.http, &self.issuer).await,
+        };
+        match fetched {
             Ok(doc) => {
                 let doc = Arc::new(Value::Object(doc));
                 *cached = Some((Instant::now(), Arc::clone(&doc)));

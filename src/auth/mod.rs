@@ -184,6 +184,7 @@ impl Authenticator {
             as_metadata: Some(metadata::AuthorizationServerMetadata::new(
                 http,
                 &settings.server_url,
+                &settings.metadata_url,
                 Duration::from_secs(settings.metadata_cache_secs),
             )),
         }

@@ -68,6 +68,11 @@ pub struct AuthSettings {
     /// How long the authorization server's metadata is cached for the
     /// `/.well-known/oauth-authorization-server` pass-through.
     pub metadata_cache_secs: u64,
+    /// `OAUTH_METADATA_URL`: where the authorization server metadata pass-through is fetched
+    /// from when `server_url` (what clients use) is not reachable from this server; empty =
+    /// discovered from `server_url`.
+    #[serde(default)]
+    pub metadata_url: String,
     /// `/readyz` also requires the JWKS or introspection endpoint to answer.
     #[serde(default = "yes")]
     pub ready_requires_server: bool,

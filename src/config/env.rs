@@ -23,6 +23,7 @@ pub(super) const SEED_NAMES: &[(&str, &str)] = &[
     ("AUTH_TOKEN_MODE", "auth.mode"),
     ("OAUTH_SERVER_URL", "auth.server_url"),
     ("OAUTH_INTROSPECT_URL", "auth.introspection.url"),
+    ("OAUTH_METADATA_URL", "auth.metadata_url"),
     ("OAUTH_CLIENT_ID", "auth.introspection.client_id"),
     ("OAUTH_CLIENT_SECRET", "auth.introspection.client_secret"),
     ("OAUTH_CLIENT_AUTH_METHOD", "auth.introspection.client_auth"),
