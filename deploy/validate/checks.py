@@ -152,6 +152,7 @@ def chart(render, name):
         if ann.get("nginx.ingress.kubernetes.io/proxy-buffering") is not None:
             check(ann["nginx.ingress.kubernetes.io/proxy-buffering"] == "off", f"[{name}] ingress-nginx buffering off")
             check(int(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600, f"[{name}] ingress-nginx read timeout >= 1 h")
+            check(ann.get("nginx.ingress.kubernetes.io/proxy-next-upstream") == "error timeout non_idempotent", f"[{name}] ingress-nginx retries requests that got no response head, POSTs included")
 
     # Metrics annotations follow the toggle; a ServiceMonitor selects the server Service only.
     ann = dep["spec"]["template"]["metadata"].get("annotations", {}) or {}
@@ -205,12 +206,12 @@ def compose(config_json, nginx_conf):
     for word in ("ip_hash", "hash ", "sticky", "least_conn", "random"):
         check(word not in body, f"nginx upstream is plain round-robin (no {word.strip()})")
     directives = re.sub(r"#.*", "", conf)
-    for d in ("proxy_buffering off;", "proxy_request_buffering off;", "proxy_cache off;", "proxy_http_version 1.1;", 'proxy_set_header Connection "";', "proxy_next_upstream error timeout;"):
+    for d in ("proxy_buffering off;", "proxy_request_buffering off;", "proxy_cache off;", "proxy_http_version 1.1;", 'proxy_set_header Connection "";', "proxy_next_upstream error timeout non_idempotent;"):
         check(d in directives, f"nginx.conf: {d}")
     for d in ("proxy_read_timeout", "proxy_send_timeout"):
         m = re.search(rf"{d}\s+(\d+)s;", directives)
         check(m is not None and int(m.group(1)) >= 3600, f"nginx.conf: {d} >= 3600s (long-lived SSE)")
-    check("non_idempotent" not in directives, "nginx.conf: POSTs that reached a replica are never retried (no non_idempotent)")
+    check(not re.search(r"proxy_next_upstream[^;]*http_5", directives), "nginx.conf: 5xx answers are passed to the client, never retried")
     if "keycloak" in services:
         resource = services["keycloak"]["environment"]["MCP_RESOURCE"]
         check(all(resource == envs[n]["PUBLIC_URL"].rstrip("/") + "/mcp" for n in replicas), f"Keycloak's audience mapper value {resource} = PUBLIC_URL + /mcp of the replicas")

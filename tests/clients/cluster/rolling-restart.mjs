@@ -167,9 +167,10 @@ ${replicas.map((r) => `    server 127.0.0.1:${r.port} max_fails=1 fail_timeout=2
       proxy_read_timeout 3600s;
       proxy_send_timeout 3600s;
       proxy_connect_timeout 2s;
-      # Only requests not yet sent are retried elsewhere (connection refused by a stopped
-      # replica); a POST that reached a replica is never replayed by the balancer.
-      proxy_next_upstream error timeout;
+      # As deploy/nginx/nginx.conf: a request that got no byte of a response (connection
+      # refused, or the replica killed before the response head) goes to another replica, POSTs
+      # included; SSE answers send their head as soon as the request is accepted.
+      proxy_next_upstream error timeout non_idempotent;
     }
   }
 }
@@ -316,7 +317,7 @@ for (const r of replicas) {
   if (took > DRAIN_BUDGET_SECS + 2) fail(`${r.name} took ${took}s to drain (budget ${DRAIN_BUDGET_SECS}s)`);
   log(`${r.name}: SIGTERM, exited ${code} after ${took.toFixed(1)}s; restarting`);
   await startReplica(r);
-  await settle(`after restarting ${r.name}`, 3_500);
+  await settle(`after restarting ${r.name}`, 4_500);
 }
 
 // SIGKILL the replica that is running a request (the long `count` calls make one likely).
@@ -354,7 +355,7 @@ function takeoverLines() {
 }
 
 // --------------------------------------------------------------- verdicts
-if (stats.count < 8) fail(`only ${stats.count} count calls completed`);
+if (stats.count < 5) fail(`only ${stats.count} count calls completed`);
 if (stats.add < 100) fail(`only ${stats.add} add calls completed`);
 if (logMessages !== stats.count * COUNT_STEPS) {
   fail(`${logMessages} log messages for ${stats.count} count calls (expected ${stats.count * COUNT_STEPS})`);
@@ -385,7 +386,8 @@ await Promise.all(replicas.map((r) => r.proc.exited));
 redis.kill('SIGTERM');
 await Promise.all([nginx.exited, redis.exited]);
 if (failures.length) {
-  console.error(`\nrolling restart FAILED (${failures.length}); logs kept in ${dir}`);
+  console.error(`\nrolling restart FAILED (${failures.length}); logs kept in ${dir}:`);
+  for (const f of failures) console.error(`  - ${f}`);
   process.exit(1);
 }
 if (process.env.KEEP_LOGS === '1') log(`logs kept in ${dir}`);
