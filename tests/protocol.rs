@@ -54,7 +54,10 @@ async fn demo_tools() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["add", "multiply", "greet", "count", "whoami"]);
+    assert_eq!(
+        names,
+        ["add", "multiply", "greet", "count", "whoami", "notify"]
+    );
     let (who, _) = c.call(&tool_call(9, "whoami", json!({}))).await;
     assert_eq!(
         who["result"]["structuredContent"],

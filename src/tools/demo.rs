@@ -1,6 +1,8 @@
 //! The demo tools of the seed walkthroughs: `add` and `multiply` (the Keycloak tutorial's math
 //! tools), `greet` and `count` (the curl walkthrough), `whoami` (the caller's principal, as the
-//! auth layer established it from the bearer token), plus the `demo://clock` resource that
+//! auth layer established it from the bearer token), `notify` (announces an update of a resource
+//! to its subscribers on every replica and returns the server time of the announcement, so a
+//! load generator can measure publish-to-delivery latency), plus the `demo://clock` resource that
 //! pushes `notifications/resources/updated` to subscribers once a second, so a GET stream has
 //! something to carry.
 
@@ -75,6 +77,30 @@ pub struct WhoAmI {
     pub client_id: Option<String>,
     /// Granted scopes.
     pub scopes: Vec<String>,
+}
+
+/// Arguments of `notify`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NotifyArgs {
+    /// The resource whose subscribers get `notifications/resources/updated` (a known URI).
+    pub uri: String,
+}
+
+/// Structured result of `notify`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotifyResult {
+    /// The resource announced.
+    pub uri: String,
+    /// When the update was announced: microseconds since the Unix epoch, server clock.
+    #[serde(rename = "announcedAtUs")]
+    pub announced_at_us: u64,
+}
+
+/// Microseconds since the Unix epoch.
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn default_interval() -> u64 {
@@ -170,6 +196,38 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
                 "anonymous: authentication is disabled on this server".to_owned()
             };
             Ok(CallToolResult::structured(who).with_text(text))
+        })?,
+    );
+    let announcer = registry.clone();
+    registry.add_tool(
+        ToolSpec::new(
+            "notify",
+            "Announce that a resource changed: its subscribers on every replica get \
+             notifications/resources/updated; returns the server time of the announcement",
+        )
+        .title("Notify subscribers")
+        .output::<NotifyResult>()
+        .build(move |args: NotifyArgs, _ctx| {
+            let registry = announcer.clone();
+            async move {
+                if !registry.knows_uri(&args.uri) {
+                    return Err(ToolError::Execution(format!(
+                        "unknown resource {}",
+                        args.uri
+                    )));
+                }
+                let announced_at_us = now_us();
+                registry.notify_resource_updated(&args.uri);
+                let text = format!(
+                    "announced an update of {} at {announced_at_us} µs",
+                    args.uri
+                );
+                Ok(CallToolResult::structured(NotifyResult {
+                    uri: args.uri,
+                    announced_at_us,
+                })
+                .with_text(text))
+            }
         })?,
     );
     registry.add_resource(
