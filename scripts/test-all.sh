@@ -2,7 +2,7 @@
 # The one command that runs every test, on a fresh machine too:
 #   bash scripts/test-all.sh
 # Steps (fail fast): install test deps -> cargo fmt --check -> cargo clippy ->
-# cargo build -> deployment manifests -> cargo test -> conformance suites (one server, then 2 replicas
+# cargo build -> deployment manifests -> cargo test -> load generator smoke -> conformance suites (one server, then 2 replicas
 # on a throwaway Redis behind a round-robin proxy) -> node client tests ->
 # rolling restarts (redis-server, 3 replicas, nginx, TS SDK client) -> python client tests.
 #
@@ -46,6 +46,7 @@ step "cargo clippy" cargo clippy --all-targets -- -D warnings
 step "cargo build" cargo build
 step "deployment manifests (helm, compose)" bash scripts/validate-deploy.sh
 step "cargo test" cargo test
+step "load generator smoke" cargo bench --bench load -- smoke
 step "conformance" bash scripts/conformance.sh
 step "node client tests (TS SDK)" node --test tests/clients/ts/*.test.mjs
 step "rolling restarts (redis, 3 replicas, nginx, TS SDK)" node tests/clients/cluster/rolling-restart.mjs

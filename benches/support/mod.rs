@@ -462,6 +462,21 @@ impl Server {
     }
 }
 
+/// CPU time used by any process so far (user + system, `/proc/<pid>/stat`), in seconds; 0 once
+/// the process is gone.
+pub fn process_cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after "(comm) ": state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| -> f64 { fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0.0) };
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
 /// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times), 100 if unknown.
 fn clock_ticks() -> f64 {
     static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();

@@ -1,0 +1,495 @@
+//! `load all`: every scenario, each against its baseline in the same run, then the goals.
+//!
+//! 1. **Protocol overhead and peers.** All servers are started up front (idle ones cost
+//!    nothing) and measured in turn, round after round, so a load spike of the shared machine
+//!    hits every system: `tools/call` of `add` at full speed, `clients` sessions on their own
+//!    connections, for the echo baseline (JSON and SSE), mcp-hive (embedded store and Redis,
+//!    JSON and SSE replies), rmcp (stateful: SSE replies only) and the TypeScript SDK (JSON and
+//!    SSE). Ratios are taken round by round, then the median. Then each system once at a fixed
+//!    arrival rate of half its median maximum (open loop, coordinated omission corrected).
+//! 2. **Sessions per second**: `initialize` + `notifications/initialized` at full speed.
+//! 3. **Auth**: mcp-hive (embedded, JSON) without auth, with one cached JWT, with introspection
+//!    of one token (warm cache), alternating; then a new RS256 JWT on every call (uncached).
+//! 4. **Streams**: see [`crate::streams`], embedded and Redis, several consumer counts.
+
+use crate::drive::{self, AddCall, Initialize};
+use crate::mcp::{self, Endpoint, Session};
+use crate::peers;
+use crate::report::{self, Row};
+use crate::summary::{self, Goal, Series};
+pub use crate::summary::{StreamsRow, streams_table};
+use crate::targets::{Store, Target};
+use crate::{authn, streams, support};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+/// Options of `load all`.
+#[derive(clap::Args)]
+pub struct AllArgs {
+    /// Rounds of the alternating full-speed runs.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Measured seconds per full-speed run (after 1 s of warm-up).
+    #[arg(long, default_value_t = 4.0)]
+    duration: f64,
+    /// Concurrent clients of the full-speed runs.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Stream consumer counts, comma-separated.
+    #[arg(long, default_value = "100,1000")]
+    consumers: String,
+    /// Leave out the peers (rmcp, TypeScript SDK).
+    #[arg(long)]
+    no_peers: bool,
+    /// Do not rewrite BENCHMARKS.md and benches/plots/.
+    #[arg(long)]
+    no_write: bool,
+}
+
+const WARMUP: Duration = Duration::from_secs(1);
+
+struct System {
+    key: &'static str,
+    mode: &'static str,
+    target: Target,
+    op: Arc<AddCall>,
+}
+
+async fn sessions(ep: &Endpoint, n: usize, auth: Option<&str>) -> Result<Vec<Session>, String> {
+    let mut conn = ep.conn();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(mcp::initialize(&mut conn, ep, auth).await?);
+    }
+    mcp::call_add(&mut conn, ep, &out[0], 1).await?;
+    Ok(out)
+}
+
+async fn system(
+    key: &'static str,
+    mode: &'static str,
+    target: Target,
+    clients: usize,
+    auth: Option<&str>,
+) -> Result<System, String> {
+    let ep = Endpoint::parse(&target.url)?;
+    let op = Arc::new(AddCall {
+        sessions: sessions(&ep, clients, auth).await?,
+        ep,
+    });
+    Ok(System {
+        key,
+        mode,
+        target,
+        op,
+    })
+}
+
+fn log(started: Instant, what: &str) {
+    eprintln!("[{:>6.1} s] {what}", started.elapsed().as_secs_f64());
+}
+
+/// Runs `systems` round-robin for `rounds` rounds.
+async fn rounds(
+    systems: &[System],
+    rounds: usize,
+    clients: usize,
+    run: Duration,
+    started: Instant,
+) -> Vec<Series> {
+    let mut series: Vec<Series> = systems
+        .iter()
+        .map(|s| Series {
+            key: s.key,
+            system: s.target.label.clone(),
+            mode: s.mode.into(),
+            rounds: Vec::new(),
+        })
+        .collect();
+    for round in 1..=rounds {
+        for (s, out) in systems.iter().zip(series.iter_mut()) {
+            log(
+                started,
+                &format!("round {round}/{rounds}: {} ({})", s.target.label, s.mode),
+            );
+            let o = drive::closed_loop(
+                &s.op.ep,
+                s.op.clone(),
+                clients,
+                WARMUP,
+                run,
+                Some(s.target.cpu_probe()),
+            )
+            .await;
+            out.rounds.push(o);
+        }
+    }
+    series
+}
+
+fn find<'a>(series: &'a [Series], key: &str) -> Option<&'a Series> {
+    series.iter().find(|s| s.key == key)
+}
+
+/// Runs the comparison.
+pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let load_before = support::load_average();
+    let clients = args.clients;
+    let run = Duration::from_secs_f64(args.duration);
+    let mut notes: Vec<String> = Vec::new();
+
+    // Peers first: building rmcp takes minutes the first time and must not overlap a measurement.
+    let (rmcp, ts) = if args.no_peers {
+        (
+            Err("left out (--no-peers)".to_owned()),
+            Err("left out (--no-peers)".to_owned()),
+        )
+    } else {
+        (peers::rmcp(), peers::typescript())
+    };
+    for (name, p) in [("rmcp", &rmcp), ("TypeScript SDK", &ts)] {
+        match p {
+            Ok(p) => notes.push(format!("{name} peer: {}", p.version)),
+            Err(e) => notes.push(format!("{name} peer not measured: {e}")),
+        }
+    }
+
+    log(started, "starting the servers");
+    let redis = support::Redis::start().await;
+    let redis_url = redis.url();
+    let hive = |label: &'static str, store, mode: &'static str| {
+        let url = redis_url.clone();
+        async move { Target::hive(label, store, Some(&url), mode, &[]).await }
+    };
+    let mut systems = vec![
+        system(
+            "echo-json",
+            "json",
+            Target::echo("echo (bare actix-web)", false).await?,
+            clients,
+            None,
+        )
+        .await?,
+        system(
+            "echo-sse",
+            "sse",
+            Target::echo("echo (bare actix-web)", true).await?,
+            clients,
+            None,
+        )
+        .await?,
+        system(
+            "emb-json",
+            "json",
+            hive("mcp-hive, embedded store", Store::Embedded, "json").await?,
+            clients,
+            None,
+        )
+        .await?,
+        system(
+            "emb-sse",
+            "sse",
+            hive("mcp-hive, embedded store", Store::Embedded, "sse").await?,
+            clients,
+            None,
+        )
+        .await?,
+        system(
+            "redis-json",
+            "json",
+            hive("mcp-hive, Redis", Store::Redis, "json").await?,
+            clients,
+            None,
+        )
+        .await?,
+        system(
+            "redis-sse",
+            "sse",
+            hive("mcp-hive, Redis", Store::Redis, "sse").await?,
+            clients,
+            None,
+        )
+        .await?,
+    ];
+    if let Ok(p) = &rmcp {
+        let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
+        let t = Target::peer(&p.version, &p.program, &args, &p.dir, &[]).await?;
+        systems.push(system("rmcp-sse", "sse", t, clients, None).await?);
+    }
+    if let Ok(p) = &ts {
+        let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
+        let label = "TypeScript SDK";
+        let t = Target::peer(label, &p.program, &args, &p.dir, &[("JSON", "1")]).await?;
+        systems.push(system("ts-json", "json", t, clients, None).await?);
+        let t = Target::peer(label, &p.program, &args, &p.dir, &[]).await?;
+        systems.push(system("ts-sse", "sse", t, clients, None).await?);
+    }
+
+    // 1. Full speed, alternating; then half of each maximum at a fixed rate.
+    let series = rounds(&systems, args.rounds, clients, run, started).await;
+    let mut open_rows = Vec::new();
+    let mut latency_plot = Vec::new();
+    for (s, ser) in systems.iter().zip(&series) {
+        let rate = ser.median().rate() / 2.0;
+        log(
+            started,
+            &format!("fixed rate {rate:.0}/s: {} ({})", s.target.label, s.mode),
+        );
+        let o = drive::open_loop(
+            &s.op.ep,
+            s.op.clone(),
+            2 * clients,
+            rate,
+            WARMUP,
+            run,
+            Some(s.target.cpu_probe()),
+        )
+        .await;
+        let row = Row::new("rate", &s.target.label, s.mode, &o, 2 * clients);
+        latency_plot.push((
+            format!("{} ({})", s.target.label, s.mode),
+            [row.p50_ms, row.p90_ms, row.p99_ms, row.p999_ms, row.max_ms],
+        ));
+        open_rows.push((s.key, row));
+    }
+
+    // 2. Sessions per second.
+    let mut init_rows = Vec::new();
+    for s in systems
+        .iter()
+        .filter(|s| matches!(s.key, "emb-json" | "redis-json" | "rmcp-sse" | "ts-json"))
+    {
+        log(started, &format!("initialize: {}", s.target.label));
+        let op = Arc::new(Initialize {
+            ep: s.op.ep.clone(),
+        });
+        let o = drive::closed_loop(
+            &s.op.ep,
+            op,
+            clients,
+            Duration::from_millis(500),
+            run,
+            Some(s.target.cpu_probe()),
+        )
+        .await;
+        init_rows.push(Row::new("init", &s.target.label, s.mode, &o, clients));
+    }
+    for s in systems {
+        s.target.stop().await;
+    }
+
+    // 3. Auth.
+    log(started, "auth: starting the JWT and introspection servers");
+    let issuer = authn::Issuer::start();
+    let jwt_token = format!("Bearer {}", issuer.token(1));
+    let opaque = "Bearer opaque-load-token".to_owned();
+    let emb = |label: &'static str, env: Vec<(&'static str, String)>| async move {
+        Target::hive(label, Store::Embedded, None, "json", &env).await
+    };
+    let plain = emb("mcp-hive, no auth", vec![]).await?;
+    let auth_systems = vec![
+        system("auth-none", "no auth", plain, clients, None).await?,
+        system(
+            "auth-jwt",
+            "JWT, cached",
+            emb("mcp-hive, JWT", issuer.jwt_env()).await?,
+            clients,
+            Some(&jwt_token),
+        )
+        .await?,
+        system(
+            "auth-introspect",
+            "introspection, cached",
+            emb("mcp-hive, introspection", issuer.introspection_env()).await?,
+            clients,
+            Some(&opaque),
+        )
+        .await?,
+    ];
+    let auth_series = rounds(&auth_systems, args.rounds, clients, run, started).await;
+    log(started, "auth: signing tokens for the uncached run");
+    let fresh_run = Duration::from_millis(1500);
+    let tokens = issuer.tokens(8000);
+    let jwt_system = &auth_systems[1];
+    let fresh = Arc::new(authn::FreshTokens {
+        inner: AddCall {
+            ep: jwt_system.op.ep.clone(),
+            sessions: jwt_system.op.sessions.clone(),
+        },
+        tokens,
+        next: AtomicUsize::new(0),
+    });
+    log(started, "auth: a new JWT per call");
+    let uncached = drive::closed_loop(
+        &jwt_system.op.ep,
+        fresh,
+        clients,
+        Duration::from_millis(200),
+        fresh_run,
+        Some(jwt_system.target.cpu_probe()),
+    )
+    .await;
+    let mut auth_rows = summary::median_rows(&auth_series, clients);
+    auth_rows.push(Row::new(
+        "auth",
+        &jwt_system.target.label,
+        "JWT, new token per call",
+        &uncached,
+        clients,
+    ));
+    for s in auth_systems {
+        s.target.stop().await;
+    }
+
+    // 4. Streams.
+    let mut stream_rows = Vec::new();
+    for n in args
+        .consumers
+        .split(',')
+        .filter_map(|c| c.trim().parse::<usize>().ok())
+    {
+        for (label, store) in [
+            ("mcp-hive, embedded store", Store::Embedded),
+            ("mcp-hive, Redis", Store::Redis),
+        ] {
+            log(started, &format!("streams: {n} consumers, {label}"));
+            let t = Target::hive(label, store, Some(&redis_url), "auto", &[]).await?;
+            let ep = Endpoint::parse(&t.url)?;
+            let o = streams::run(&ep, n, 20, Duration::from_millis(50)).await?;
+            stream_rows.push(StreamsRow::new(label, &o));
+            t.stop().await;
+        }
+    }
+    redis.stop().await;
+
+    // Goals.
+    let ratio = |a: &str, b: &str| match (find(&series, a), find(&series, b)) {
+        (Some(x), Some(y)) => Some(summary::ratio(x, y)),
+        _ => None,
+    };
+    let mut goals = Vec::new();
+    let mut push = |name: &str, v: Option<f64>, target: f64| match v {
+        Some(v) => goals.push(Goal::at_least(name, v, target)),
+        None => notes.push(format!("goal not evaluated (a system is missing): {name}")),
+    };
+    push(
+        "mcp-hive embedded / echo, JSON",
+        ratio("emb-json", "echo-json"),
+        0.45,
+    );
+    push(
+        "mcp-hive embedded / echo, SSE",
+        ratio("emb-sse", "echo-sse"),
+        0.45,
+    );
+    push(
+        "mcp-hive Redis / echo, JSON",
+        ratio("redis-json", "echo-json"),
+        0.35,
+    );
+    push(
+        "mcp-hive Redis / echo, SSE",
+        ratio("redis-sse", "echo-sse"),
+        0.35,
+    );
+    push(
+        "mcp-hive embedded / rmcp (stateful, SSE)",
+        ratio("emb-sse", "rmcp-sse"),
+        1.5,
+    );
+    push(
+        "mcp-hive embedded / TypeScript SDK, JSON",
+        ratio("emb-json", "ts-json"),
+        10.0,
+    );
+    push(
+        "mcp-hive embedded / TypeScript SDK, SSE",
+        ratio("emb-sse", "ts-sse"),
+        10.0,
+    );
+    push(
+        "JWT cached / no auth (mcp-hive embedded, JSON)",
+        Some(summary::ratio(&auth_series[1], &auth_series[0])),
+        0.9,
+    );
+    for (key, row) in &open_rows {
+        if key.starts_with("emb-") || key.starts_with("redis-") {
+            goals.push(Goal::at_most_ms(
+                &format!(
+                    "p99 at half the maximum rate, {} ({})",
+                    row.system, row.mode
+                ),
+                row.p99_ms,
+                2.0,
+            ));
+        }
+    }
+
+    let full_rows = summary::median_rows(&series, clients);
+    let rate_rows: Vec<Row> = open_rows.into_iter().map(|(_, r)| r).collect();
+    let all_rows: Vec<Row> = full_rows
+        .iter()
+        .chain(&rate_rows)
+        .chain(&init_rows)
+        .chain(&auth_rows)
+        .cloned()
+        .collect();
+    if json {
+        let out = serde_json::json!({"rows": all_rows, "streams": stream_rows, "goals": goals, "notes": notes});
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    } else {
+        print!("{}", report::text_table(&all_rows));
+        print!("{}", streams_table(&stream_rows));
+        print!("{}", summary::goals_table(&goals));
+    }
+    if args.no_write {
+        return Ok(());
+    }
+    let bars: Vec<(String, f64)> = full_rows
+        .iter()
+        .map(|r| (format!("{} ({})", r.system, r.mode), r.rate))
+        .collect();
+    let plots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/plots");
+    std::fs::create_dir_all(&plots).map_err(|e| format!("create benches/plots: {e}"))?;
+    let write = |name: &str, svg: String| {
+        std::fs::write(plots.join(name), svg).map_err(|e| format!("write {name}: {e}"))
+    };
+    write(
+        "load-throughput.svg",
+        report::bar_chart_svg(
+            &format!(
+                "tools/call at full speed ({clients} clients, median of {} rounds)",
+                args.rounds
+            ),
+            "calls/s",
+            &bars,
+        ),
+    )?;
+    write(
+        "load-latency.svg",
+        report::percentile_svg(
+            "tools/call latency at half of each maximum rate (open loop)",
+            &latency_plot,
+        ),
+    )?;
+    let section = crate::writeup::section(crate::writeup::Parts {
+        load_before,
+        secs: started.elapsed().as_secs_f64(),
+        clients,
+        rounds: args.rounds,
+        run_secs: args.duration,
+        goals: &goals,
+        full: &full_rows,
+        rate: &rate_rows,
+        init: &init_rows,
+        auth: &auth_rows,
+        streams: &stream_rows,
+        series: &series,
+        auth_series: &auth_series,
+        notes: &notes,
+    });
+    support::write_report("load", &section);
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! `load smoke`: a few seconds of every measurement against servers it starts itself, for CI.
+//! It checks that the generator and the servers agree (every call answered correctly, every
+//! notification delivered), not how fast anything is: the numbers it prints are too short to
+//! mean much. Redis is used when `redis-server` is on `PATH`; the peers are not built.
+
+use crate::drive::{self, AddCall, Initialize};
+use crate::mcp::{self, Endpoint};
+use crate::report::{self, Row};
+use crate::scenarios::{self, StreamsRow};
+use crate::targets::{Store, Target};
+use crate::{authn, streams, support};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WARMUP: Duration = Duration::from_millis(300);
+const RUN: Duration = Duration::from_secs(1);
+const CLIENTS: usize = 8;
+
+async fn calls(
+    rows: &mut Vec<Row>,
+    target: &Target,
+    mode: &str,
+    auth: Option<&str>,
+    open_rate: Option<f64>,
+) -> Result<(), String> {
+    let ep = Endpoint::parse(&target.url)?;
+    let mut conn = ep.conn();
+    let mut sessions = Vec::new();
+    for _ in 0..CLIENTS {
+        sessions.push(mcp::initialize(&mut conn, &ep, auth).await?);
+    }
+    mcp::call_add(&mut conn, &ep, &sessions[0], 1).await?;
+    let op = Arc::new(AddCall {
+        ep: ep.clone(),
+        sessions,
+    });
+    let probe = Some(target.cpu_probe());
+    let o = drive::closed_loop(&ep, op.clone(), CLIENTS, WARMUP, RUN, probe.clone()).await;
+    rows.push(Row::new("calls", &target.label, mode, &o, CLIENTS));
+    if let Some(rate) = open_rate {
+        let o = drive::open_loop(&ep, op, CLIENTS, rate, WARMUP, RUN, probe).await;
+        rows.push(Row::new("calls", &target.label, mode, &o, CLIENTS));
+    }
+    Ok(())
+}
+
+/// Runs the smoke test; an error (or any failed call) fails it.
+pub async fn run(json: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    let mut stream_rows = Vec::new();
+
+    let echo = Target::echo("echo (actix-web)", false).await?;
+    calls(&mut rows, &echo, "json", None, None).await?;
+    echo.stop().await;
+
+    for mode in ["json", "sse"] {
+        let hive = Target::hive("mcp-hive embedded", Store::Embedded, None, mode, &[]).await?;
+        calls(&mut rows, &hive, mode, None, Some(300.0)).await?;
+        if mode == "json" {
+            let ep = Endpoint::parse(&hive.url)?;
+            let op = Arc::new(Initialize { ep: ep.clone() });
+            let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
+            rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
+            let s = streams::run(&ep, 10, 5, Duration::from_millis(20)).await?;
+            stream_rows.push(StreamsRow::new(&hive.label, &s));
+        }
+        hive.stop().await;
+    }
+
+    let issuer = authn::Issuer::start();
+    let token = format!("Bearer {}", issuer.token(1));
+    let hive = Target::hive(
+        "mcp-hive embedded, JWT",
+        Store::Embedded,
+        None,
+        "json",
+        &issuer.jwt_env(),
+    )
+    .await?;
+    calls(&mut rows, &hive, "cached JWT", Some(&token), None).await?;
+    hive.stop().await;
+
+    if support::command_output("redis-server", &["--version"]).is_some() {
+        let redis = support::Redis::start().await;
+        let url = redis.url();
+        let hive = Target::hive("mcp-hive Redis", Store::Redis, Some(&url), "sse", &[]).await?;
+        calls(&mut rows, &hive, "sse", None, None).await?;
+        let ep = Endpoint::parse(&hive.url)?;
+        let s = streams::run(&ep, 10, 3, Duration::from_millis(20)).await?;
+        stream_rows.push(StreamsRow::new(&hive.label, &s));
+        hive.stop().await;
+        redis.stop().await;
+    } else {
+        eprintln!("smoke: redis-server not found, Redis runs skipped");
+    }
+
+    if json {
+        let out = serde_json::json!({"calls": rows, "streams": stream_rows});
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    } else {
+        print!("{}", report::text_table(&rows));
+        print!("{}", scenarios::streams_table(&stream_rows));
+    }
+    let mut failures = Vec::new();
+    for r in &rows {
+        if r.errors > 0 || r.rate <= 0.0 {
+            failures.push(format!(
+                "{} {} {} {}: {} errors, {:.0}/s ({})",
+                r.scenario,
+                r.system,
+                r.mode,
+                r.model,
+                r.errors,
+                r.rate,
+                r.first_error.as_deref().unwrap_or("no successful call")
+            ));
+        }
+    }
+    for s in &stream_rows {
+        if s.missing > 0 {
+            failures.push(format!(
+                "streams {}: {} notifications missing",
+                s.system, s.missing
+            ));
+        }
+    }
+    eprintln!("smoke took {:.1} s", started.elapsed().as_secs_f64());
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("smoke failed:\n  {}", failures.join("\n  ")))
+    }
+}
