@@ -59,11 +59,23 @@ fn is_b64token(t: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
+/// Whether a query parameter's name, percent-decoded as a form would be, is `access_token`
+/// (any spelling: `access%5Ftoken`, `%61ccess_token`, ...).
 fn query_has_token(query: &str) -> bool {
-    query.split('&').any(|pair| {
-        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-        key.eq_ignore_ascii_case("access_token") || key.eq_ignore_ascii_case("access%5Ftoken")
-    })
+    let literal = || {
+        query.split('&').any(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+            key.eq_ignore_ascii_case("access_token")
+        })
+    };
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query).map_or_else(
+        |_| literal(),
+        |pairs| {
+            pairs
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("access_token"))
+        },
+    )
 }
 
 #[cfg(test)]
@@ -102,6 +114,19 @@ mod tests {
             token(&h, "a=1&access_token=x", 100),
             Err(AuthError::InvalidRequest(_))
         ));
+        // Percent-encoded names are decoded first (the bearer_token fuzz property).
+        for query in [
+            "access%5Ftoken=x",
+            "%61ccess_token=x",
+            "x=1&ACCESS%5fTOKEN",
+            "access_token",
+        ] {
+            assert!(
+                matches!(token(&h, query, 100), Err(AuthError::InvalidRequest(_))),
+                "{query:?}"
+            );
+        }
+        assert_eq!(token(&h, "access+token=x&token=y", 100).unwrap(), None);
         assert!(matches!(
             token(&headers(&["Bearer a", "Bearer b"]), "", 100),
             Err(AuthError::InvalidRequest(_))

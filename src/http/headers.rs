@@ -7,7 +7,7 @@ use crate::protocol::jsonrpc::ErrorObject;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::EventId;
 use actix_web::HttpRequest;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 
 /// `Mcp-Session-Id` (2025-11-25 spells it `MCP-Session-Id`; header names are case-insensitive).
 pub const SESSION_ID: &str = "mcp-session-id";
@@ -76,15 +76,21 @@ pub fn require_json_content_type(req: &HttpRequest) -> Result<(), HttpError> {
 
 /// The `Mcp-Session-Id` header, if present; 400 if it is not visible ASCII.
 pub fn session_id(req: &HttpRequest) -> Result<Option<String>, HttpError> {
-    let Some(v) = req.headers().get(SESSION_ID) else {
-        return Ok(None);
-    };
-    let s = v
+    req.headers()
+        .get(SESSION_ID)
+        .map(parse_session_id)
+        .transpose()
+}
+
+/// One `Mcp-Session-Id` value: 1 to 128 visible ASCII characters
+/// ([`crate::session::registry::is_valid_session_id`]), else 400.
+pub fn parse_session_id(value: &HeaderValue) -> Result<String, HttpError> {
+    value
         .to_str()
         .ok()
         .filter(|s| crate::session::registry::is_valid_session_id(s))
-        .ok_or_else(|| HttpError::bad_request("Bad Request: malformed Mcp-Session-Id header"))?;
-    Ok(Some(s.to_owned()))
+        .map(str::to_owned)
+        .ok_or_else(|| HttpError::bad_request("Bad Request: malformed Mcp-Session-Id header"))
 }
 
 /// The `Mcp-Session-Id` header, required on every request but `initialize` (400 when missing).
@@ -117,13 +123,53 @@ pub fn protocol_version(req: &HttpRequest) -> Result<Option<ProtocolVersion>, Ht
 
 /// The `Last-Event-ID` header, if present; 400 if malformed.
 pub fn last_event_id(req: &HttpRequest) -> Result<Option<EventId>, HttpError> {
-    let Some(v) = req.headers().get(LAST_EVENT_ID) else {
-        return Ok(None);
-    };
-    let raw = v
+    req.headers()
+        .get(LAST_EVENT_ID)
+        .map(parse_last_event_id)
+        .transpose()
+}
+
+/// One `Last-Event-ID` value: visible ASCII in the [`EventId`] syntax `<stream>-<seq>`, else 400.
+pub fn parse_last_event_id(value: &HeaderValue) -> Result<EventId, HttpError> {
+    let raw = value
         .to_str()
         .map_err(|_| HttpError::bad_request("Bad Request: malformed Last-Event-ID"))?;
     raw.parse()
-        .map(Some)
         .map_err(|e| HttpError::bad_request(format!("Bad Request: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_id_values() {
+        let ok = HeaderValue::from_static("0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            parse_session_id(&ok).unwrap(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        let long = "a".repeat(129);
+        for bad in ["", "has space", "tab\there", long.as_str()] {
+            let v = HeaderValue::from_str(bad).unwrap();
+            assert!(parse_session_id(&v).is_err(), "{bad:?}");
+        }
+        let obs_text = HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
+        assert!(parse_session_id(&obs_text).is_err());
+    }
+
+    #[test]
+    fn last_event_id_values() {
+        let v = HeaderValue::from_static("00112233aabbccdd-42");
+        assert_eq!(
+            parse_last_event_id(&v).unwrap(),
+            EventId::new("00112233aabbccdd", 42)
+        );
+        for bad in ["", "0", "0-x", "0 -1"] {
+            let v = HeaderValue::from_str(bad).unwrap();
+            assert!(parse_last_event_id(&v).is_err(), "{bad:?}");
+        }
+        let obs_text = HeaderValue::from_bytes(b"0-\xff").unwrap();
+        assert!(parse_last_event_id(&obs_text).is_err());
+    }
 }

@@ -236,7 +236,13 @@ async fn deliver(
 
 /// The `sessionId` query parameter: 400 when missing or malformed.
 fn session_param(req: &HttpRequest) -> Result<String, HttpError> {
-    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+    session_param_from_query(req.query_string())
+}
+
+/// The `sessionId` parameter of a raw (percent-encoded) query string: 400 when the query does not
+/// decode, or the parameter is missing or not a valid session id.
+pub fn session_param_from_query(query: &str) -> Result<String, HttpError> {
+    let query = web::Query::<HashMap<String, String>>::from_query(query)
         .map_err(|_| HttpError::bad_request("Bad Request: malformed query string"))?;
     let id = query.get("sessionId").ok_or_else(|| {
         HttpError::bad_request("Bad Request: sessionId query parameter is required")
@@ -271,5 +277,16 @@ mod tests {
             routes("/mcp", "https://gw.example.com").endpoint,
             "/messages"
         );
+    }
+
+    #[test]
+    fn session_query_parameter() {
+        assert_eq!(
+            session_param_from_query("sessionId=abc%2Ddef&x=1").unwrap(),
+            "abc-def"
+        );
+        for bad in ["", "x=1", "sessionId=", "sessionId=a%20b", "sessionId=%FF"] {
+            assert!(session_param_from_query(bad).is_err(), "{bad:?}");
+        }
     }
 }
