@@ -50,6 +50,16 @@ pub fn section(p: Parts<'_>) -> String {
                 .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
         })
         .unwrap_or_else(|| "?".into());
+    let dirty = support::command_output("git", &["status", "--porcelain", "--", "src"])
+        .map_or(0, |s| s.lines().count());
+    let revision = if dirty > 0 {
+        format!(
+            "commit `{commit}` plus uncommitted changes to {dirty} files under `src/` (concurrent \
+             work in the working tree the benchmark built)"
+        )
+    } else {
+        format!("commit `{commit}`")
+    };
     let after = support::load_average();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let busy = after.parse::<f64>().is_ok_and(|a| a > cpus as f64)
@@ -57,7 +67,7 @@ pub fn section(p: Parts<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Last run: {date}, commit `{commit}`, {}; Redis {redis}; 1-minute load average {} before \
+        "Last run: {date}, {revision}, {}; Redis {redis}; 1-minute load average {} before \
          the run, {after} after{}; run took {:.0} s.\n",
         support::machine(),
         p.load_before,

@@ -73,5 +73,10 @@ async fn serve() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "0".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
+    // Without TCP_NODELAY the SSE body's small writes wait for delayed ACKs (about 40 ms per
+    // call); mcp-hive (actix-web) and Node set it, so the peer gets it too.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router).await
 }
