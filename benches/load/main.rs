@@ -136,6 +136,15 @@ struct Running {
 }
 
 impl Running {
+    /// The reply mode for tables: the one set on a started server, unknown for a given URL.
+    fn mode<'a>(&self, t: &'a TargetArgs) -> &'a str {
+        if self.target.is_some() {
+            &t.mode
+        } else {
+            "as served"
+        }
+    }
+
     fn probe(&self) -> Option<drive::CpuProbe> {
         self.target.as_ref().map(Target::cpu_probe)
     }
@@ -230,8 +239,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             )
             .await;
             let rows = [
-                Row::new("calls", &r.label, &target.mode, &full, clients),
-                Row::new("calls", &r.label, &target.mode, &open, clients * 2),
+                Row::new("calls", &r.label, r.mode(&target), &full, clients),
+                Row::new("calls", &r.label, r.mode(&target), &open, clients * 2),
             ];
             emit(cli.json, &rows);
         }
@@ -246,7 +255,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 drive::closed_loop(&r.ep, op, clients, secs(0.5), secs(duration), r.probe()).await;
             emit(
                 cli.json,
-                &[Row::new("init", &r.label, &target.mode, &o, clients)],
+                &[Row::new("init", &r.label, r.mode(&target), &o, clients)],
             );
         }
         Cmd::Streams {
