@@ -11,14 +11,21 @@ use super::StoreError;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Weak};
 use tokio::sync::broadcast;
 
 /// The topic of cluster-wide announcements (resource updates, list changes).
 pub const GLOBAL_TOPIC: &str = "*";
 
-/// Capacity of each local topic channel; slow subscribers skip ahead (lagged), never block.
-const TOPIC_CAPACITY: usize = 256;
+/// Capacity of the [`GLOBAL_TOPIC`] channel; slow subscribers skip ahead (lagged), never block.
+const GLOBAL_CAPACITY: usize = 256;
+
+/// Capacity of every other topic's channel (one per live session actor or running task). A
+/// `broadcast` channel allocates all its slots up front (about 48 bytes each), so this is most of
+/// what a topic costs; a session's signals (answers, cancellations, takeovers, state changes) come
+/// a few at a time, and a subscriber more than this many behind skips ahead like any lagging one.
+const TOPIC_CAPACITY: usize = 32;
 
 /// Publish/subscribe between replicas.
 #[async_trait]
@@ -26,34 +33,84 @@ pub trait Bus: Send + Sync + 'static {
     /// Publishes a payload on a topic to every replica (including this one).
     async fn publish(&self, topic: &str, payload: Arc<str>) -> Result<(), StoreError>;
     /// Subscribes locally to a topic.
-    fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>>;
+    fn subscribe(&self, topic: &str) -> Subscription;
 }
+
+type TopicMap = Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>;
 
 /// Local fan-out by topic, shared by the in-process bus and the Redis bus listener.
 #[derive(Default)]
 pub struct Topics {
-    topics: Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>,
-    subscribes: std::sync::atomic::AtomicUsize,
+    topics: Arc<TopicMap>,
 }
 
-/// Every this many subscriptions, topics without subscribers are dropped, so that a topic's
-/// entry does not outlive its last subscriber (a hibernated session) for long.
-const PRUNE_EVERY: usize = 256;
+/// A local subscription to a topic: a [`broadcast::Receiver`] (through `Deref`) that frees its
+/// topic's channel when it is the topic's last subscription and is dropped, so that the topic of
+/// a hibernated session or a finished task does not stay in memory.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<Arc<str>>,
+    /// Declared after `rx`, hence dropped after it: by then this receiver no longer counts.
+    _release: Release,
+}
+
+#[derive(Debug)]
+struct Release {
+    topic: String,
+    topics: Weak<TopicMap>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let Some(topics) = self.topics.upgrade() else {
+            return;
+        };
+        let mut topics = topics.lock();
+        if topics
+            .get(&self.topic)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            topics.remove(&self.topic);
+        }
+    }
+}
+
+impl Deref for Subscription {
+    type Target = broadcast::Receiver<Arc<str>>;
+    fn deref(&self) -> &Self::Target {
+        &self.rx
+    }
+}
+
+impl DerefMut for Subscription {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.rx
+    }
+}
 
 impl Topics {
     /// A local subscription.
-    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
-        let mut topics = self.topics.lock();
-        let n = self
-            .subscribes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            topics.retain(|_, tx| tx.receiver_count() > 0);
-        }
-        topics
+    pub fn subscribe(&self, topic: &str) -> Subscription {
+        let rx = self
+            .topics
+            .lock()
             .entry(topic.to_owned())
-            .or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0)
-            .subscribe()
+            .or_insert_with(|| {
+                let capacity = if topic == GLOBAL_TOPIC {
+                    GLOBAL_CAPACITY
+                } else {
+                    TOPIC_CAPACITY
+                };
+                broadcast::channel(capacity).0
+            })
+            .subscribe();
+        Subscription {
+            rx,
+            _release: Release {
+                topic: topic.to_owned(),
+                topics: Arc::downgrade(&self.topics),
+            },
+        }
     }
 
     /// Delivers to local subscribers; drops topics nobody listens to any more.
@@ -99,7 +156,7 @@ impl Bus for LocalBus {
         Ok(())
     }
 
-    fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
+    fn subscribe(&self, topic: &str) -> Subscription {
         self.topics.subscribe(topic)
     }
 }
@@ -109,13 +166,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn topics_without_subscribers_are_pruned() {
+    fn a_topic_goes_with_its_last_subscription() {
         let topics = Topics::default();
         for i in 0..1000 {
             drop(topics.subscribe(&format!("t{i}")));
         }
-        let _kept = topics.subscribe("alive");
-        assert!(topics.topics.lock().len() < PRUNE_EVERY + 2);
-        assert_eq!(topics.len(), 1);
+        let kept = topics.subscribe("alive");
+        let second = topics.subscribe("alive");
+        assert_eq!(
+            topics.topics.lock().len(),
+            1,
+            "dropped topics are gone at once"
+        );
+        drop(kept);
+        assert_eq!(topics.topics.lock().len(), 1, "one subscription is left");
+        drop(second);
+        assert!(topics.topics.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscription_receives_like_a_receiver() {
+        let topics = Topics::default();
+        let mut rx = topics.subscribe("s");
+        topics.deliver("s", Arc::from("hello"));
+        assert_eq!(&*rx.recv().await.unwrap(), "hello");
+    }
+
+    #[test]
+    fn session_topics_are_small_and_the_global_one_is_not() {
+        let topics = Topics::default();
+        let (_a, _b) = (topics.subscribe("s"), topics.subscribe(GLOBAL_TOPIC));
+        let map = topics.topics.lock();
+        for (topic, capacity) in [("s", TOPIC_CAPACITY), (GLOBAL_TOPIC, GLOBAL_CAPACITY)] {
+            let tx = &map[topic];
+            let mut rx = tx.subscribe();
+            for i in 0..=capacity {
+                let _ = tx.send(Arc::from(i.to_string()));
+            }
+            assert!(matches!(
+                rx.try_recv(),
+                Err(broadcast::error::TryRecvError::Lagged(1))
+            ));
+        }
     }
 }

@@ -29,6 +29,7 @@ use crate::protocol::tasks::service::TaskService;
 use crate::protocol::tasks::state::UpdateEffect;
 use crate::protocol::tasks::{self, TaskError, TaskParams, TaskSupport};
 use crate::registry::tool::ToolDef;
+use crate::store::bus::Subscription;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use futures_util::stream::{BoxStream, SelectAll, StreamExt as _};
@@ -241,10 +242,7 @@ impl Watched {
     }
 }
 
-fn changes_of(
-    task_id: String,
-    signals: broadcast::Receiver<Arc<str>>,
-) -> BoxStream<'static, String> {
+fn changes_of(task_id: String, signals: Subscription) -> BoxStream<'static, String> {
     futures_util::stream::unfold((task_id, signals), |(task_id, mut signals)| async move {
         match signals.recv().await {
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {

@@ -12,6 +12,7 @@ use crate::protocol::jsonrpc::{ErrorObject, codes};
 use crate::protocol::mrtr::{self, Inputs};
 use crate::protocol::server::Outcome;
 use crate::protocol::stateless::modern_error;
+use crate::store::bus::Subscription;
 use crate::store::record::now_ms;
 use serde_json::json;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub(super) struct Run {
 }
 
 /// Watches a running handler until it ends, then records how.
-pub(super) async fn drive(run: Run, mut work: Work, mut signals: broadcast::Receiver<Arc<str>>) {
+pub(super) async fn drive(run: Run, mut work: Work, mut signals: Subscription) {
     let Run {
         service,
         id,

@@ -25,10 +25,11 @@ use crate::protocol::jsonrpc::RequestId;
 use crate::protocol::mrtr::Inputs;
 use crate::protocol::server::{McpServer, Outcome};
 use crate::protocol::version::ProtocolVersion;
+use crate::store::bus::Subscription;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::task::{JoinError, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -224,7 +225,7 @@ impl Launch {
 /// cancellation right after it is not missed).
 pub struct Reserved {
     permit: OwnedSemaphorePermit,
-    signals: broadcast::Receiver<Arc<str>>,
+    signals: Subscription,
 }
 
 impl Reserved {

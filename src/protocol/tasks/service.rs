@@ -19,13 +19,13 @@
 
 use super::TaskError;
 use super::state::{RunEnd, Task, TaskState, TaskStatus, UpdateEffect};
-use crate::store::bus::Bus;
+use crate::store::bus::{Bus, Subscription};
 use crate::store::record::now_ms;
 use crate::store::task::TaskStore;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Signal on a task's topic: the task was cancelled (its runner stops the handler).
 pub const CANCEL_SIGNAL: &str = "cancel";
@@ -118,7 +118,7 @@ impl TaskService {
     }
 
     /// Listens to a task's signals (subscribe before the task becomes visible).
-    pub fn signals(&self, id: &str) -> broadcast::Receiver<Arc<str>> {
+    pub fn signals(&self, id: &str) -> Subscription {
         self.bus.subscribe(&topic(id))
     }
 

@@ -3,13 +3,12 @@
 //! has the next events, watchers woken by the listener, and bus messages on the shared channel.
 
 use super::{RedisStore, ms, scripts};
-use crate::store::bus::Bus;
+use crate::store::bus::{Bus, Subscription};
 use crate::store::record::now_ms;
 use crate::store::{EventBatch, EventStore, StoreError, StoredEvent, StreamInfo, StreamWatch};
 use async_trait::async_trait;
 use redis::AsyncCommands;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 
 /// Interprets a stream's metadata replies (last sequence number in the open-streams hash, the
 /// ended marker, whether the session exists).
@@ -215,7 +214,7 @@ impl Bus for RedisStore {
         Ok(())
     }
 
-    fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<str>> {
+    fn subscribe(&self, topic: &str) -> Subscription {
         self.local.topics.subscribe(topic)
     }
 }

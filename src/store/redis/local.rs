@@ -41,6 +41,19 @@ fn key(session: &str, stream: &str) -> StreamKey {
     (Arc::from(session), Arc::from(stream))
 }
 
+/// Makes room for a stream about to enter the cache (evicting the oldest beyond
+/// [`CACHE_STREAMS`]) and records its place in the eviction order.
+fn admit(map: &mut HashMap<StreamKey, Cached>, order: &mut VecDeque<StreamKey>, k: &StreamKey) {
+    if map.contains_key(k) {
+        return;
+    }
+    while order.len() >= CACHE_STREAMS {
+        let Some(old) = order.pop_front() else { break };
+        map.remove(&old);
+    }
+    order.push_back(k.clone());
+}
+
 impl Local {
     /// A watcher for a stream.
     pub fn watch(&self, session: &str, stream: &str) -> watch::Receiver<u64> {
@@ -99,14 +112,7 @@ impl Local {
         let mut guard = self.cache.lock();
         let (map, order) = &mut *guard;
         let k = key(session, stream);
-        if !map.contains_key(&k) {
-            if order.len() >= CACHE_STREAMS
-                && let Some(old) = order.pop_front()
-            {
-                map.remove(&old);
-            }
-            order.push_back(k.clone());
-        }
+        admit(map, order, &k);
         let entry = map.entry(k).or_default();
         if entry.events.back().is_some_and(|e| e.seq + 1 != event.seq) {
             entry.events.clear(); // another replica appended in between
@@ -124,9 +130,7 @@ impl Local {
         let mut guard = self.cache.lock();
         let (map, order) = &mut *guard;
         let k = key(session, stream);
-        if !map.contains_key(&k) {
-            order.push_back(k.clone());
-        }
+        admit(map, order, &k);
         map.entry(k).or_default().closed = true;
     }
 
@@ -161,5 +165,30 @@ impl Local {
             .collect();
         let drained = events.last().is_some_and(|e| e.seq == last);
         Some((events, entry.closed && drained))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_stays_bounded_whichever_way_streams_enter_it() {
+        let local = Local::default();
+        for i in 0..CACHE_STREAMS * 2 {
+            let stream = format!("{i:016x}");
+            if i % 2 == 0 {
+                local.cache_close("s", &stream);
+            } else {
+                let event = StoredEvent {
+                    seq: 1,
+                    data: Arc::from("{}"),
+                };
+                local.cache_append("s", &stream, event, true);
+            }
+        }
+        let cache = local.cache.lock();
+        assert_eq!(cache.0.len(), CACHE_STREAMS);
+        assert_eq!(cache.1.len(), CACHE_STREAMS);
     }
 }
