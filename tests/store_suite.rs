@@ -254,6 +254,16 @@ async fn redis_store_passes_the_suite() {
         let ttl: i64 = redis.cli(&["PTTL", key]).parse().unwrap();
         assert!(ttl > 0, "{key} has no TTL");
     }
+    // So has the session index: it expires with its last session.
+    let index_ttl: i64 = redis.cli(&["PTTL", "mcp:sessions"]).parse().unwrap();
+    assert!((1..=2000).contains(&index_ttl), "index PTTL {index_ttl}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(store.touch_session("ttl").await.unwrap());
+    let index_ttl: i64 = redis.cli(&["PTTL", "mcp:sessions"]).parse().unwrap();
+    assert!(
+        index_ttl > 1000,
+        "a touch extends the index too: {index_ttl}"
+    );
 }
 
 #[tokio::test]

@@ -287,6 +287,17 @@ impl SessionRegistry {
                     .load_session(id)
                     .await?
                     .ok_or(SessionError::NotFound)?;
+                if !same_principal(record.principal.as_ref(), principal) {
+                    return Err(SessionError::NotFound);
+                }
+                // A request that rehydrates the actor is activity like any other: slide the TTL
+                // here (the new actor counts itself as just touched). Without this, a session
+                // whose requests keep landing where its actor has hibernated (round-robin,
+                // requests further apart than `actor_idle_secs`) expired `idle_timeout_secs`
+                // after its last touch despite steady use. Only the owner's requests slide it.
+                if !self.deps.sessions.touch_session(id).await? {
+                    return Err(SessionError::NotFound);
+                }
                 self.start(record)
             }
         };

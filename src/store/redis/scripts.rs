@@ -73,7 +73,8 @@ return 1
 });
 
 /// Slides a session's TTL. KEYS: session, subs, streams, index. ARGV: TTL (ms), expiry (ms),
-/// session id. A session already gone leaves the index instead of being revived in it.
+/// session id. A session already gone leaves the index instead of being revived in it. The
+/// index's own TTL is extended to the session's, so the index expires with its last session.
 /// Returns 1 if the session lives, 0 otherwise.
 pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -85,13 +86,15 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 'XX', ARGV[2], ARGV[3])
+if redis.call('PTTL', KEYS[4]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[4], ARGV[1]) end
 return 1
 "#,
     )
 });
 
 /// Reserves a place in the session index under the cap. KEYS: index. ARGV: now (ms), cap
-/// (0 = none), session id, expiry (ms). Returns 1, or 0 when full.
+/// (0 = none), session id, expiry (ms). The index's TTL is extended to the new session's, so
+/// the index expires with its last session. Returns 1, or 0 when full.
 pub static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -99,6 +102,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local cap = tonumber(ARGV[2])
 if cap > 0 and redis.call('ZCARD', KEYS[1]) >= cap then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+local ttl = tonumber(ARGV[4]) - tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 "#,
     )
