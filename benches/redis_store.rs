@@ -14,23 +14,15 @@
 //!    `total_reads_processed`: a pipeline or an `EVALSHA` is one) less the benchmark's own.
 //!    `INFO commandstats` also counts the commands a Lua script runs, so a `MONITOR` feed between
 //!    two `ECHO` markers names the commands the replica sends and those run inside scripts.
-//! 2. Replica RSS per hibernated session: `VmRSS` before and after 5000 sessions
-//!    (`initialize` + `notifications/initialized`) once every actor has hibernated
-//!    (`ACTOR_IDLE_SECS=1`, `/readyz` `live_actors` = 0), embedded store and Redis. The baseline
-//!    is taken after 200 warm-up sessions have hibernated, so one-time allocations (HTTP
-//!    connections, Redis pool, arbiters) are not charged to sessions. A second batch of 5000
-//!    follows: its delta tells memory kept per session from memory the allocator kept after
-//!    the peak of 5000 live actors.
-//! 3. Replica RSS per idle open SSE stream: 1000 sessions, then one standalone GET stream each
-//!    (priming event read, connection kept open), Redis store.
-//! 4. Redis `used_memory` per idle session, from phase 2 (Redis).
-//! 5. `tools/call` throughput: 16 clients, each with its own session and HTTP keep-alive
+//! 2. `tools/call` throughput: 16 clients, each with its own session and HTTP keep-alive
 //!    connection, calling `add` for 10 s after a 1 s warm-up; embedded vs Redis (and Redis with
 //!    `verify_each_request=false`), `json` and `auto` modes.
+//!
+//! Replica memory per hibernated session and per open SSE stream, Redis memory per session and
+//! the initialize rate are measured by `benches/lifecycle.rs`.
 
 mod support;
 
-use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -39,14 +31,6 @@ use support::{Monitor, MonitorCounts, Redis, Server};
 
 /// Sequential calls of the round-trip measurement.
 const RT_CALLS: u64 = 2000;
-/// Sessions of the memory measurements.
-const SESSIONS: usize = 5000;
-/// Warm-up sessions before the memory baseline.
-const WARM_SESSIONS: usize = 200;
-/// Open SSE streams.
-const STREAMS: usize = 1000;
-/// Concurrent requests while setting up sessions and streams.
-const SETUP_CONCURRENCY: usize = 16;
 /// Concurrent clients of the throughput measurement.
 const CLIENTS: usize = 16;
 /// Measured time per throughput configuration.
@@ -56,10 +40,6 @@ const WARMUP: Duration = Duration::from_secs(1);
 
 /// Goal: Redis commands per warm `tools/call`.
 const GOAL_RT: f64 = 1.0;
-/// Goal: replica KiB per hibernated session (Redis store).
-const GOAL_HIBERNATED_KIB: f64 = 2.0;
-/// Goal: Redis bytes per idle session.
-const GOAL_REDIS_BYTES: f64 = 1024.0;
 
 /// `protocol.response_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,163 +199,7 @@ async fn round_trips(bin: &Path, redis: &Redis, mode: Mode, verify: bool) -> Rou
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2 + 4. Memory per hibernated session
-// ---------------------------------------------------------------------------------------------
-
-struct Hibernation {
-    store: &'static str,
-    /// RSS after the warm-up, after the first and after the second batch of sessions.
-    rss_kib: [u64; 3],
-    /// Peak RSS at the end.
-    peak_rss_kib: u64,
-    create_secs: f64,
-    hibernate_secs: f64,
-    /// Redis `used_memory` before/after the first batch, and key counts, with Redis.
-    redis: Option<(u64, u64, u64, u64)>,
-}
-
-impl Hibernation {
-    /// The first batch: the measurement.
-    fn kib_per_session(&self) -> f64 {
-        (self.rss_kib[1] as f64 - self.rss_kib[0] as f64) / SESSIONS as f64
-    }
-
-    /// The second batch: what stays per session once the allocator reuses freed memory.
-    fn kib_per_session_second(&self) -> f64 {
-        (self.rss_kib[2] as f64 - self.rss_kib[1] as f64) / SESSIONS as f64
-    }
-
-    fn redis_bytes_per_session(&self) -> Option<f64> {
-        self.redis
-            .map(|(before, after, _, _)| (after as f64 - before as f64) / SESSIONS as f64)
-    }
-}
-
-async fn hibernated(bin: &Path, redis: Option<&Redis>) -> Hibernation {
-    let store = store_label(redis);
-    if let Some(r) = redis {
-        r.flushall().await;
-    }
-    let env = server_env(
-        redis,
-        Mode::Auto,
-        &[("MCP_HIVE__SESSION__ACTOR_IDLE_SECS", "1".into())],
-    );
-    let server = Server::start(bin, &env).await;
-    let http = support::http_client();
-    let settle = Duration::from_millis(500);
-    support::create_sessions(&http, &server.mcp, WARM_SESSIONS, SETUP_CONCURRENCY).await;
-    server.wait_hibernated(&http, Duration::from_secs(30)).await;
-    tokio::time::sleep(settle).await;
-    let mut rss_kib = [server.rss_kib(), 0, 0];
-    let redis_before = match redis {
-        Some(r) => Some((r.used_memory().await, r.dbsize().await)),
-        None => None,
-    };
-    let start = Instant::now();
-    support::create_sessions(&http, &server.mcp, SESSIONS, SETUP_CONCURRENCY).await;
-    let create_secs = start.elapsed().as_secs_f64();
-    let hibernate_secs = server
-        .wait_hibernated(&http, Duration::from_secs(60))
-        .await
-        .as_secs_f64();
-    tokio::time::sleep(settle).await;
-    rss_kib[1] = server.rss_kib();
-    let redis_numbers = match (redis, redis_before) {
-        (Some(r), Some((used, keys))) => {
-            Some((used, r.used_memory().await, keys, r.dbsize().await))
-        }
-        _ => None,
-    };
-    // A second batch tells memory kept per session from memory the allocator kept after the
-    // peak of live actors (which the next batch reuses).
-    support::create_sessions(&http, &server.mcp, SESSIONS, SETUP_CONCURRENCY).await;
-    server.wait_hibernated(&http, Duration::from_secs(60)).await;
-    tokio::time::sleep(settle).await;
-    rss_kib[2] = server.rss_kib();
-    let peak_rss_kib = server.peak_rss_kib();
-    server.stop().await;
-    Hibernation {
-        store,
-        rss_kib,
-        peak_rss_kib,
-        create_secs,
-        hibernate_secs,
-        redis: redis_numbers,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 3. Memory per idle open SSE stream
-// ---------------------------------------------------------------------------------------------
-
-struct Streams {
-    rss_start_kib: u64,
-    rss_sessions_kib: u64,
-    rss_streams_kib: u64,
-    live_actors: u64,
-}
-
-impl Streams {
-    /// The stream alone: connection, reader task, attached to an already live actor.
-    fn kib_per_stream(&self) -> f64 {
-        (self.rss_streams_kib as f64 - self.rss_sessions_kib as f64) / STREAMS as f64
-    }
-
-    /// A session with a live actor and an open stream.
-    fn kib_per_session_and_stream(&self) -> f64 {
-        (self.rss_streams_kib as f64 - self.rss_start_kib as f64) / STREAMS as f64
-    }
-}
-
-async fn stream_memory(bin: &Path, redis: &Redis) -> Streams {
-    redis.flushall().await;
-    // Actors must stay live while the baseline with sessions is taken.
-    let env = server_env(
-        Some(redis),
-        Mode::Auto,
-        &[("MCP_HIVE__SESSION__ACTOR_IDLE_SECS", "600".into())],
-    );
-    let server = Server::start(bin, &env).await;
-    let http = support::http_client();
-    let settle = Duration::from_millis(500);
-    // Warm-up: a few sessions and streams, closed again.
-    let warm = support::create_sessions(&http, &server.mcp, CLIENTS, SETUP_CONCURRENCY).await;
-    let mut warm_streams = Vec::new();
-    for sid in &warm {
-        warm_streams.push(
-            support::open_stream(&http, &server.mcp, sid)
-                .await
-                .expect("open a warm-up stream"),
-        );
-    }
-    drop(warm_streams);
-    tokio::time::sleep(settle).await;
-    let rss_start_kib = server.rss_kib();
-    let sessions = support::create_sessions(&http, &server.mcp, STREAMS, SETUP_CONCURRENCY).await;
-    tokio::time::sleep(settle).await;
-    let rss_sessions_kib = server.rss_kib();
-    let streams: Vec<reqwest::Response> = futures_util::stream::iter(sessions.iter())
-        .map(|sid| support::open_stream(&http, &server.mcp, sid))
-        .buffer_unordered(64)
-        .map(|r| r.unwrap_or_else(|e| panic!("open a stream: {e}")))
-        .collect()
-        .await;
-    tokio::time::sleep(settle).await;
-    let rss_streams_kib = server.rss_kib();
-    let live_actors = server.live_actors(&http).await;
-    drop(streams);
-    server.stop().await;
-    Streams {
-        rss_start_kib,
-        rss_sessions_kib,
-        rss_streams_kib,
-        live_actors,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 5. Throughput
+// 2. Throughput
 // ---------------------------------------------------------------------------------------------
 
 struct Throughput {
@@ -505,8 +329,6 @@ async fn cpu_of(redis: Option<&Redis>) -> Option<f64> {
 
 struct Results {
     round_trips: Vec<RoundTrips>,
-    hibernation: Vec<Hibernation>,
-    streams: Streams,
     throughput: Vec<Throughput>,
 }
 
@@ -551,43 +373,6 @@ fn render(r: &Results, header: &str) -> String {
             rt.keys_delta as f64 / RT_CALLS as f64,
         );
     }
-    for h in &r.hibernation {
-        let kib = h.kib_per_session();
-        let (goal, status) = if h.redis.is_some() {
-            (
-                format!("≤ {GOAL_HIBERNATED_KIB} KiB"),
-                verdict(kib <= GOAL_HIBERNATED_KIB),
-            )
-        } else {
-            ("none (sessions live in the process)".to_owned(), "")
-        };
-        let _ = writeln!(
-            w,
-            "| 2 | Replica RSS per hibernated session ({SESSIONS} sessions; next {SESSIONS}) | {} | auto | **{kib:.2} KiB** ({:.2} KiB) | {goal} | {status} |",
-            h.store,
-            h.kib_per_session_second(),
-        );
-    }
-    let s = &r.streams;
-    let _ = writeln!(
-        w,
-        "| 3 | Replica RSS per idle open SSE stream ({STREAMS} streams, actor already live) | Redis | auto | {:.2} KiB | | |",
-        s.kib_per_stream()
-    );
-    let _ = writeln!(
-        w,
-        "| 3 | Replica RSS per session with a live actor and an open SSE stream | Redis | auto | {:.2} KiB | | |",
-        s.kib_per_session_and_stream()
-    );
-    for h in &r.hibernation {
-        if let Some(bytes) = h.redis_bytes_per_session() {
-            let _ = writeln!(
-                w,
-                "| 4 | Redis `used_memory` per idle session ({SESSIONS} sessions) | Redis | auto | {bytes:.0} B | ≤ {GOAL_REDIS_BYTES:.0} B | {} |",
-                verdict(bytes <= GOAL_REDIS_BYTES)
-            );
-        }
-    }
     for t in &r.throughput {
         let errors = if t.errors > 0 {
             format!(", **{} errors**", t.errors)
@@ -599,7 +384,7 @@ fn render(r: &Results, header: &str) -> String {
             .map_or_else(String::new, |us| format!(", Redis {us:.0} µs"));
         let _ = writeln!(
             w,
-            "| 5 | `tools/call` throughput, {CLIENTS} clients, {} s | {} | {} | **{:.0} req/s**; p50 {:.2} ms, p99 {:.2} ms; CPU per call: replica {:.0} µs{redis_cpu}{errors} | | |",
+            "| 2 | `tools/call` throughput, {CLIENTS} clients, {} s | {} | {} | **{:.0} req/s**; p50 {:.2} ms, p99 {:.2} ms; CPU per call: replica {:.0} µs{redis_cpu}{errors} | | |",
             RUN.as_secs(),
             t.store_label(),
             t.mode.label(),
@@ -630,7 +415,7 @@ fn render(r: &Results, header: &str) -> String {
                 };
                 let _ = writeln!(
                     w,
-                    "| 5 | Throughput ratio {what} / embedded | | {} | **{:.2}** | | |",
+                    "| 2 | Throughput ratio {what} / embedded | | {} | **{:.2}** | | |",
                     mode.label(),
                     redis / embedded
                 );
@@ -673,32 +458,6 @@ fn render(r: &Results, header: &str) -> String {
         }
         let _ = writeln!(w);
     }
-    for h in &r.hibernation {
-        let _ = write!(
-            w,
-            "- {} store: RSS {} KiB (warm) → {} KiB ({SESSIONS} hibernated sessions) → {} KiB ({} hibernated sessions), peak {} KiB; {SESSIONS} sessions created in {:.1} s, all hibernated {:.1} s later",
-            h.store,
-            h.rss_kib[0],
-            h.rss_kib[1],
-            h.rss_kib[2],
-            2 * SESSIONS,
-            h.peak_rss_kib,
-            h.create_secs,
-            h.hibernate_secs
-        );
-        if let Some((before, after, keys_before, keys_after)) = h.redis {
-            let _ = write!(
-                w,
-                "; Redis used_memory {before} → {after} B, keys {keys_before} → {keys_after}"
-            );
-        }
-        let _ = writeln!(w);
-    }
-    let _ = writeln!(
-        w,
-        "- SSE streams: RSS {} KiB (warm) → {} KiB ({STREAMS} live sessions) → {} KiB ({STREAMS} open streams); {} live actors",
-        s.rss_start_kib, s.rss_sessions_kib, s.rss_streams_kib, s.live_actors
-    );
     for t in &r.throughput {
         let _ = write!(
             w,
@@ -734,21 +493,11 @@ async fn main() {
             round_trips.push(self::round_trips(&bin, &redis, mode, verify).await);
         }
     }
-    let mut hibernation = Vec::new();
-    for store in [None, Some(&redis)] {
-        step(&format!(
-            "2. memory per hibernated session, {}",
-            store_label(store)
-        ));
-        hibernation.push(hibernated(&bin, store).await);
-    }
-    step("3. memory per open SSE stream");
-    let streams = stream_memory(&bin, &redis).await;
     let mut tput = Vec::new();
     for mode in [Mode::Json, Mode::Auto] {
         for (store, verify) in [(None, true), (Some(&redis), true), (Some(&redis), false)] {
             step(&format!(
-                "5. throughput, {} / {}, verify_each_request={verify}",
+                "2. throughput, {} / {}, verify_each_request={verify}",
                 store_label(store),
                 mode.label()
             ));
@@ -789,8 +538,6 @@ async fn main() {
     let report = render(
         &Results {
             round_trips,
-            hibernation,
-            streams,
             throughput: tput,
         },
         &header,
