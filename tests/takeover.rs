@@ -175,3 +175,54 @@ async fn a_live_replica_keeps_its_streams() {
     );
     drop(a);
 }
+
+/// `calls` of `INFO commandstats` for one command (0 if never called).
+fn command_calls(redis: &RedisServer, command: &str) -> u64 {
+    let stats = redis.cli(&["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_stream_with_only_its_response_stores_no_runner_record_and_a_busy_one_does() {
+    let redis = RedisServer::start();
+    let (a, _b) = pair(&redis).await;
+    let mut c = Client::new(&a);
+    c.initialize("2025-11-25", json!({})).await;
+    let before = command_calls(&redis, "exec");
+    for id in 1..=20 {
+        let mut sse = c
+            .post_stream(&tool_call(id, "add", json!({"a": id, "b": 1})))
+            .await;
+        let reply = sse.until(WAIT, |m| m["id"] == id).await;
+        let text = format!("The sum of {id} and 1 is {}", id + 1);
+        assert_eq!(reply["result"]["content"][0]["text"], text.as_str());
+    }
+    // The runner record is the only MULTI/EXEC on this path: none for 20 quick calls.
+    assert_eq!(
+        command_calls(&redis, "exec"),
+        before,
+        "no runner record written"
+    );
+
+    let mut sse = c
+        .post_stream(
+            &json!({"jsonrpc": "2.0", "id": 21, "method": "tools/call", "params": {
+            "name": "count", "arguments": {"number": 3, "intervalMs": 10},
+            "_meta": {"progressToken": "p"}}}),
+        )
+        .await;
+    let first = sse.until(WAIT, |m| m.get("method").is_some()).await;
+    assert_eq!(first["method"], "notifications/progress", "{first}");
+    let sid = c.session.clone().unwrap();
+    let runners = redis.cli(&["HLEN", &format!("mcp:{{{sid}}}:runners")]);
+    assert_eq!(runners.trim(), "1", "the record precedes the first event");
+    sse.until(WAIT, |m| m["id"] == 21).await;
+    assert!(sse.ended(WAIT).await);
+    let runners = redis.cli(&["HLEN", &format!("mcp:{{{sid}}}:runners")]);
+    assert_eq!(runners.trim(), "0", "the record goes with its stream");
+}

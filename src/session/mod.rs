@@ -1,7 +1,7 @@
 //! Sessions of the session era (MCP 2025-03-26 … 2025-11-25): one actix actor per live
 //! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created and
 //! rehydrated by [`registry::SessionRegistry`], with SSE streams as durable event logs
-//! ([`stream`], [`event_id`]), the client-facing side of running requests ([`peer`]) and the
+//! ([`stream`], [`event_id`]), when a POST stream's runner record is stored ([`runner_gate`]), the client-facing side of running requests ([`peer`]) and the
 //! count of running requests a graceful shutdown waits for ([`drain`]).
 
 pub mod actor;
@@ -11,6 +11,7 @@ pub mod handle;
 pub mod peer;
 pub mod registry;
 pub mod request;
+pub mod runner_gate;
 pub mod signal;
 pub mod stream;
 

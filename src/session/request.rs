@@ -16,7 +16,7 @@ use crate::store::SessionPatch;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 /// Runs one request: session-state methods here, everything else in the protocol core.
 pub(crate) async fn run_request(
@@ -99,9 +99,6 @@ pub(crate) enum ReplyTarget {
 pub(crate) struct PostStream {
     pub(crate) writer: StreamWriter,
     pub(crate) remaining: AtomicUsize,
-    /// Turns true once the stream's runner record is stored: the stream must not end before
-    /// (ending it drops the record; a record stored after that would outlive its stream).
-    recorded: Option<watch::Receiver<bool>>,
 }
 
 impl PostStream {
@@ -110,22 +107,10 @@ impl PostStream {
         Self {
             writer,
             remaining: AtomicUsize::new(requests),
-            recorded: None,
         }
-    }
-
-    /// The same stream, ending only after `recorded` turns true (or its sender is dropped).
-    pub(crate) fn after(mut self, recorded: Option<watch::Receiver<bool>>) -> Self {
-        self.recorded = recorded;
-        self
     }
 
     async fn deliver(&self, value: Option<Value>) {
-        if let Some(recorded) = &self.recorded
-            && self.remaining.load(Ordering::Acquire) == 1
-        {
-            let _ = recorded.clone().wait_for(|done| *done).await;
-        }
         let stream = self.writer.stream();
         if self.remaining.load(Ordering::Acquire) == 1
             && let Some(value) = &value

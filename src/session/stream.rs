@@ -11,6 +11,7 @@
 //! from the store, or when the client goes away.
 
 use crate::session::event_id::EventId;
+use crate::session::runner_gate::RunnerGate;
 use crate::store::{EventBatch, EventStore, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub struct StreamWriter {
     /// Notifications still to drop: a request run again after a takeover repeats the
     /// notifications its first run already stored.
     skip: Option<Arc<AtomicU64>>,
+    /// The runner record of a POST stream, stored before its first non-final event.
+    runner: Option<Arc<RunnerGate>>,
 }
 
 impl StreamWriter {
@@ -38,7 +41,15 @@ impl StreamWriter {
             session,
             stream: Arc::from(stream),
             skip: None,
+            runner: None,
         }
+    }
+
+    /// The same writer, storing the runner record held by `runner` before the stream's first
+    /// event that does not end it, and never once the stream ended (see [`RunnerGate`]).
+    pub fn with_runner(mut self, runner: Arc<RunnerGate>) -> Self {
+        self.runner = Some(runner);
+        self
     }
 
     /// The same writer, dropping the first `notifications` notifications it is given (those
@@ -70,6 +81,9 @@ impl StreamWriter {
         if self.repeat(message) {
             return Ok(0);
         }
+        if let Some(runner) = &self.runner {
+            runner.store_now().await;
+        }
         let data: Arc<str> = Arc::from(message.to_string());
         self.events
             .append(&self.session, &self.stream, data, false)
@@ -78,6 +92,9 @@ impl StreamWriter {
 
     /// Stores the last message of the stream and ends it, in one store operation.
     pub async fn send_final(&self, message: &Value) -> Result<u64, StoreError> {
+        if let Some(runner) = &self.runner {
+            runner.closing().await;
+        }
         let data: Arc<str> = Arc::from(message.to_string());
         self.events
             .append(&self.session, &self.stream, data, true)
@@ -86,6 +103,9 @@ impl StreamWriter {
 
     /// Ends the stream after its last message.
     pub async fn close(&self) -> Result<(), StoreError> {
+        if let Some(runner) = &self.runner {
+            runner.closing().await;
+        }
         self.events.close_stream(&self.session, &self.stream).await
     }
 }

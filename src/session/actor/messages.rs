@@ -10,6 +10,7 @@ use crate::protocol::jsonrpc::Message;
 use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
 use crate::session::handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
 use crate::session::request::{PostStream, ReplyTarget};
+use crate::session::runner_gate::{RECORD_AFTER, RunnerGate};
 use crate::session::signal::Signal;
 use crate::store::{SessionPatch, StoreError};
 use actix::prelude::*;
@@ -41,10 +42,11 @@ impl Handler<Post> for SessionActor {
         let mut json_replies = Vec::new();
         let post_stream = if requests > 0 && msg.mode == ReplyMode::Sse {
             let stream = new_stream_id();
-            let recorded = self.record_runner(ctx, &stream, &msg);
-            Some(Arc::new(
-                PostStream::new(self.writer(&stream), requests).after(recorded),
-            ))
+            let mut writer = self.writer(&stream);
+            if let Some(runner) = self.record_runner(ctx, &stream, &msg) {
+                writer = writer.with_runner(runner);
+            }
+            Some(Arc::new(PostStream::new(writer, requests)))
         } else {
             None
         };
@@ -264,14 +266,15 @@ impl SessionActor {
 }
 
 impl SessionActor {
-    /// Stores the runner record of a new POST stream (shared store only); the receiver turns
-    /// true once it is stored.
+    /// The runner record of a new POST stream (shared store only), stored before the stream's
+    /// first non-final event or after [`RECORD_AFTER`], never once the stream ended
+    /// ([`RunnerGate`]).
     fn record_runner(
         &mut self,
         ctx: &mut Context<Self>,
         stream: &str,
         msg: &Post,
-    ) -> Option<tokio::sync::watch::Receiver<bool>> {
+    ) -> Option<Arc<RunnerGate>> {
         if !self.deps.shared_store {
             return None;
         }
@@ -285,18 +288,22 @@ impl SessionActor {
                 .collect(),
             principal: msg.principal.clone(),
         };
-        let (done, recorded) = tokio::sync::watch::channel(false);
         let runners = Arc::clone(&self.deps.runners);
         let (session, stream) = (Arc::clone(&self.facts.id), stream.to_owned());
+        let store = async move {
+            if let Err(e) = runners.set_runner(&session, &stream, record.encode()).await {
+                tracing::warn!(session = %session, stream = %stream, error = %e, "could not store a runner record");
+            }
+        };
+        let gate = Arc::new(RunnerGate::new(Box::pin(store)));
+        let timer = Arc::clone(&gate);
         ctx.spawn(
             async move {
-                if let Err(e) = runners.set_runner(&session, &stream, record.encode()).await {
-                    tracing::warn!(session = %session, stream = %stream, error = %e, "could not store a runner record");
-                }
-                let _ = done.send(true);
+                tokio::time::sleep(RECORD_AFTER).await;
+                timer.store_now().await;
             }
             .into_actor(self),
         );
-        Some(recorded)
+        Some(gate)
     }
 }

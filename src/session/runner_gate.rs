@@ -1,0 +1,199 @@
+//! When the runner record of a POST stream is stored (shared store only; see
+//! [`crate::session::actor::takeover`] for what the record is for).
+//!
+//! A record matters only if this replica dies while the stream is open, and most POST streams
+//! close within a millisecond with their only event (a trivial `tools/call` answered over SSE).
+//! Storing the record at once cost every SSE call a Redis round trip of its own
+//! (`MULTI`/`HSET`/`PEXPIRE`/`EXEC`), and the append that closes the stream deletes it again. So
+//! the record is stored when it can first matter: before the stream's first event that does not
+//! end it (a progress notification, a log message, a server-to-client request), or once the
+//! stream has stayed open for [`RECORD_AFTER`], whichever comes first. A stream whose only event
+//! is its final response never has one.
+//!
+//! The gate orders the writers: an event waits for the record being stored (so a client that saw
+//! the event can always have the stream taken over), the final append waits for it too (that
+//! append deletes the record; a record stored after it would outlive its stream), and a record
+//! not yet started when the stream ends is never stored.
+//!
+//! Cost of the delay: a replica that dies within [`RECORD_AFTER`] of accepting a POST, before
+//! storing any event of its stream, leaves a stream without a record, which no other replica
+//! takes over. The client saw nothing of that stream but the priming event.
+
+use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long a POST stream stays open without events before its runner record is stored.
+pub const RECORD_AFTER: Duration = Duration::from_millis(50);
+
+/// Where a POST stream's runner record stands.
+enum State {
+    /// Not stored yet; holds the write that stores it.
+    Pending(BoxFuture<'static, ()>),
+    /// Being stored; the receiver turns true once it is.
+    Storing(watch::Receiver<bool>),
+    /// The stream ended first, or the record is stored.
+    Settled,
+}
+
+/// Orders the storing of a runner record and the events of its stream (see the module docs).
+pub struct RunnerGate {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for RunnerGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &*self.state.lock() {
+            State::Pending(_) => "pending",
+            State::Storing(_) => "storing",
+            State::Settled => "settled",
+        };
+        f.debug_struct("RunnerGate").field("state", &state).finish()
+    }
+}
+
+impl RunnerGate {
+    /// A gate holding `store`, the write of the record (it should log its own errors).
+    pub fn new(store: BoxFuture<'static, ()>) -> Self {
+        Self {
+            state: Mutex::new(State::Pending(store)),
+        }
+    }
+
+    /// Stores the record unless the stream ended or it is stored already, and waits until it
+    /// is: called before an event that does not end the stream, and at [`RECORD_AFTER`].
+    /// Returns whether this call wrote it.
+    pub async fn store_now(&self) -> bool {
+        let step = {
+            let mut state = self.state.lock();
+            match std::mem::replace(&mut *state, State::Settled) {
+                State::Pending(store) => {
+                    let (done, stored) = watch::channel(false);
+                    *state = State::Storing(stored);
+                    Ok((store, done))
+                }
+                State::Storing(stored) => {
+                    *state = State::Storing(stored.clone());
+                    Err(Some(stored))
+                }
+                State::Settled => Err(None),
+            }
+        };
+        match step {
+            Ok((store, done)) => {
+                store.await;
+                *self.state.lock() = State::Settled;
+                let _ = done.send(true);
+                true
+            }
+            Err(storing) => {
+                wait(storing).await;
+                false
+            }
+        }
+    }
+
+    /// Called before the stream's final append: a record not started yet never will be, and a
+    /// record being stored is waited for.
+    pub async fn closing(&self) {
+        let storing = {
+            let mut state = self.state.lock();
+            match &*state {
+                State::Storing(stored) => Some(stored.clone()),
+                State::Pending(_) | State::Settled => {
+                    *state = State::Settled;
+                    None
+                }
+            }
+        };
+        wait(storing).await;
+    }
+}
+
+async fn wait(storing: Option<watch::Receiver<bool>>) {
+    if let Some(mut stored) = storing {
+        // An error means the storing side was dropped (its actor stopped): nothing to wait for.
+        let _ = stored.wait_for(|done| *done).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt as _;
+    use std::sync::Arc;
+
+    /// A gate whose write waits for `release`, then logs "stored".
+    fn gate(
+        order: &Arc<Mutex<Vec<&'static str>>>,
+    ) -> (Arc<RunnerGate>, tokio::sync::oneshot::Sender<()>) {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let order = Arc::clone(order);
+        let store = async move {
+            let _ = released.await;
+            order.lock().push("stored");
+        };
+        (Arc::new(RunnerGate::new(store.boxed())), release)
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_ends_first_never_stores_its_record() {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (gate, release) = gate(&order);
+        gate.closing().await;
+        let _ = release.send(());
+        assert!(!gate.store_now().await);
+        assert!(order.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn events_and_the_end_wait_for_a_record_being_stored() {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (gate, release) = gate(&order);
+        let timer = tokio::spawn({
+            let gate = Arc::clone(&gate);
+            async move { gate.store_now().await }
+        });
+        tokio::task::yield_now().await;
+        let event = tokio::spawn({
+            let (gate, order) = (Arc::clone(&gate), Arc::clone(&order));
+            async move {
+                let wrote = gate.store_now().await;
+                order.lock().push("event");
+                wrote
+            }
+        });
+        let end = tokio::spawn({
+            let (gate, order) = (Arc::clone(&gate), Arc::clone(&order));
+            async move {
+                gate.closing().await;
+                order.lock().push("end");
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(order.lock().is_empty(), "both wait for the record");
+        let _ = release.send(());
+        assert!(timer.await.unwrap(), "the first caller writes");
+        assert!(!event.await.unwrap(), "the record is written once");
+        end.await.unwrap();
+        assert_eq!(order.lock()[0], "stored");
+        assert_eq!(order.lock().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn once_stored_nothing_waits() {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (gate, release) = gate(&order);
+        let _ = release.send(());
+        assert!(gate.store_now().await);
+        let quick = async {
+            assert!(!gate.store_now().await);
+            gate.closing().await;
+        };
+        tokio::time::timeout(Duration::from_secs(1), quick)
+            .await
+            .unwrap();
+        assert_eq!(*order.lock(), ["stored"]);
+    }
+}
