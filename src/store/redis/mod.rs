@@ -95,11 +95,26 @@ fn map_err(e: RedisError) -> StoreError {
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
+        || is_transient(&e)
     {
         StoreError::Unavailable(text)
     } else {
         StoreError::Corrupt(text)
     }
+}
+
+/// Server replies that say "not now" rather than "wrong": a restarted Redis loading its
+/// dataset (`LOADING`), a failover in progress (`READONLY` from a demoted primary,
+/// `MASTERDOWN`), cluster slot moves (`TRYAGAIN`, `CLUSTERDOWN`). The client is told to retry
+/// (503 with `Retry-After`), not that something broke (500).
+fn is_transient(e: &RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind as S};
+    matches!(
+        e.kind(),
+        ErrorKind::Server(
+            S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly
+        )
+    )
 }
 
 fn ms(d: Duration) -> u64 {
@@ -230,5 +245,29 @@ impl RedisStore {
         {
             self.local.topics.deliver(topic, Arc::from(payload));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::{ErrorKind, ServerErrorKind};
+
+    #[test]
+    fn a_loading_or_failing_over_redis_is_unavailable_not_corrupt() {
+        for kind in [
+            ServerErrorKind::BusyLoading,
+            ServerErrorKind::ReadOnly,
+            ServerErrorKind::MasterDown,
+            ServerErrorKind::TryAgain,
+        ] {
+            let e = RedisError::from((ErrorKind::Server(kind), "not now"));
+            assert!(matches!(map_err(e), StoreError::Unavailable(_)), "{kind:?}");
+        }
+        let e = RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ResponseError),
+            "wrong type",
+        ));
+        assert!(matches!(map_err(e), StoreError::Corrupt(_)));
     }
 }
