@@ -19,7 +19,7 @@
 //!    `verify_each_request=false`), `json` and `auto` modes.
 //!
 //! Replica memory per hibernated session and per open SSE stream, Redis memory per session and
-//! the initialize rate are measured by `benches/lifecycle.rs`.
+//! the initialize rate are measured by `benches/lifecycle/`.
 
 mod support;
 
