@@ -124,25 +124,7 @@ impl Sse {
 // MCP requests
 // ---------------------------------------------------------------------------------------------
 
-/// A POST of one JSON-RPC message to a session (or without one).
-pub fn post(
-    http: &reqwest::Client,
-    url: &str,
-    session: Option<&str>,
-    body: &Value,
-) -> reqwest::RequestBuilder {
-    let mut rb = http
-        .post(url)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .body(body.to_string());
-    if let Some(sid) = session {
-        rb = rb
-            .header("Mcp-Session-Id", sid)
-            .header("MCP-Protocol-Version", PROTOCOL_VERSION);
-    }
-    rb
-}
+pub use crate::support::post;
 
 /// A `GET` of the MCP endpoint: the standalone stream, or with `last_event_id` the rest of the
 /// stream that id names.

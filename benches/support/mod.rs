@@ -501,7 +501,8 @@ pub fn http_client() -> reqwest::Client {
         .expect("build the HTTP client")
 }
 
-fn post(
+/// A POST of one JSON-RPC message to a session (or without one).
+pub fn post(
     http: &reqwest::Client,
     url: &str,
     session: Option<&str>,
