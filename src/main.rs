@@ -3,6 +3,12 @@
 //! `mcp-hive sessions` inspects and ends sessions in Redis.
 
 use anyhow::Context;
+
+/// mimalloc returns freed memory to the OS steadily, where glibc's malloc kept a replica's RSS
+/// creeping up under session churn (`cargo bench --bench soak`, BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use mcp_hive::authserver::AuthServer;
 use mcp_hive::config::{Settings, TokenFormat, TokenMode};
