@@ -194,6 +194,7 @@ async fn a_stream_with_only_its_response_stores_no_runner_record_and_a_busy_one_
     let mut c = Client::new(&a);
     c.initialize("2025-11-25", json!({})).await;
     let before = command_calls(&redis, "exec");
+    let reads_before = command_calls(&redis, "get");
     for id in 1..=20 {
         let mut sse = c
             .post_stream(&tool_call(id, "add", json!({"a": id, "b": 1})))
@@ -207,6 +208,13 @@ async fn a_stream_with_only_its_response_stores_no_runner_record_and_a_busy_one_
         command_calls(&redis, "exec"),
         before,
         "no runner record written"
+    );
+    // The reader of a stream written here reads the local cache, never Redis (its pipeline is
+    // the only GET): the pub/sub echo of its own append no longer sends it there early.
+    assert_eq!(
+        command_calls(&redis, "get"),
+        reads_before,
+        "no read from Redis"
     );
 
     let mut sse = c

@@ -60,6 +60,7 @@ impl EventStore for RedisStore {
             ms(self.config.closed_retention),
         );
         let payload = Arc::clone(&data);
+        let origin = &*self.origin;
         let seq: u64 = self
             .op("events.append", |mut c| async move {
                 scripts::APPEND
@@ -78,6 +79,7 @@ impl EventStore for RedisStore {
                     .arg(args.4)
                     .arg(session)
                     .arg(args.5)
+                    .arg(origin)
                     .invoke_async(&mut c)
                     .await
             })
@@ -98,6 +100,7 @@ impl EventStore for RedisStore {
         );
         let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
         let retention = ms(self.config.closed_retention);
+        let origin = &*self.origin;
         let _: i64 = self
             .op("events.close", |mut c| async move {
                 scripts::CLOSE
@@ -111,6 +114,7 @@ impl EventStore for RedisStore {
                     .arg(channel)
                     .arg(session)
                     .arg(retention)
+                    .arg(origin)
                     .invoke_async(&mut c)
                     .await
             })

@@ -7,9 +7,15 @@
 //!   arbiter needed one first: a worker that stops during a graceful shutdown must not take
 //!   down connections that session actors still use to store their last events.
 //! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
-//! - Wake-ups: the append script publishes `w <sid> <stream> <seq>`; each replica's listener
-//!   wakes its local readers. Events appended here are also cached locally ([`local`]), so a warm
-//!   `tools/call` answered over SSE costs one Redis round trip.
+//! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>`; each replica's
+//!   listener wakes its local readers, except for its own appends (`origin` is this store's
+//!   random id), which woke them when the script returned. Events appended here are also cached
+//!   locally ([`local`]), so a reader of a stream written here never asks Redis for them: a warm
+//!   `tools/call` answered over SSE costs the append's round trip (plus the session check,
+//!   `session.verify_each_request`). Before, the echo of an append often arrived before the
+//!   script's reply and sent the reader to Redis for an event about to be in the cache. A
+//!   replica of an older version reads the extra field as a bad sequence number and wakes its
+//!   readers anyway (they then read Redis), so a rolling upgrade keeps working.
 //! - Outage: every operation has a time limit; failures are [`StoreError::Unavailable`] (HTTP
 //!   503 with `Retry-After`); the pool and the listener reconnect by themselves.
 //!
@@ -79,6 +85,8 @@ pub struct RedisStore {
     listening: AtomicBool,
     io: io::IoThread,
     observer: OnceLock<Arc<dyn StoreObserver>>,
+    /// This store's id in the wake-ups it publishes, so its listener skips its own.
+    origin: Arc<str>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -148,6 +156,7 @@ impl RedisStore {
             local: Local::default(),
             listening: AtomicBool::new(false),
             observer: OnceLock::new(),
+            origin: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
             io: io::IoThread::start().map_err(|e| {
                 StoreError::Unavailable(format!("cannot start the Redis I/O thread: {e}"))
             })?,
@@ -233,8 +242,9 @@ impl RedisStore {
             return;
         };
         if let Some(rest) = text.strip_prefix("w ") {
-            let mut parts = rest.splitn(3, ' ');
+            let mut parts = rest.splitn(4, ' ');
             if let (Some(sid), Some(stream), Some(seq)) = (parts.next(), parts.next(), parts.next())
+                && parts.next() != Some(&*self.origin)
             {
                 self.local.wake(sid, stream, seq.parse().unwrap_or(0));
             }
@@ -269,5 +279,30 @@ mod tests {
             "wrong type",
         ));
         assert!(matches!(map_err(e), StoreError::Corrupt(_)));
+    }
+
+    #[test]
+    fn the_listener_skips_only_its_own_wake_ups() {
+        let store = RedisStore::new(RedisConfig {
+            url: "redis://127.0.0.1:1".into(),
+            prefix: "mcp".into(),
+            pool_size: 1,
+            timeout: Duration::from_secs(1),
+            session_ttl: Duration::from_secs(60),
+            max_sessions: 0,
+            event_max_len: 10,
+            event_max_age: Duration::from_secs(60),
+            closed_retention: Duration::from_secs(60),
+        })
+        .unwrap();
+        let mut rx = store.local.watch("s", "0123456789abcdef");
+        let own = format!("w s 0123456789abcdef 3 {}", store.origin);
+        store.dispatch(own.as_bytes());
+        assert!(!rx.has_changed().unwrap(), "its own append woke it already");
+        store.dispatch(b"w s 0123456789abcdef 4 someone-else");
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), 4);
+        store.dispatch(b"w s 0123456789abcdef 5");
+        assert_eq!(*rx.borrow_and_update(), 5, "the older format still wakes");
     }
 }

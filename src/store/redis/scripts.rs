@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 /// Appends an event. KEYS: session, streams, stream, ended-marker, runners. ARGV: stream id, data, close
 /// (0/1), max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
-/// retention (ms). Closing moves the stream's last sequence number from the `streams` hash to
+/// retention (ms), origin (the appending store's id, echoed in the wake-up). Closing moves the stream's last sequence number from the `streams` hash to
 /// the ended marker, so the hash only holds open streams. Returns the new sequence number;
 /// errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
@@ -31,7 +31,7 @@ else
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
-redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq)
+redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[11])
 return seq
 "#,
     )
@@ -39,7 +39,7 @@ return seq
 
 /// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker, runners.
 /// ARGV:
-/// stream id, session TTL (ms), channel, session id, closed-stream retention (ms).
+/// stream id, session TTL (ms), channel, session id, closed-stream retention (ms), origin.
 /// Errors `NOSESSION`.
 pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -53,7 +53,7 @@ redis.call('SET', KEYS[4], seq, 'PX', ARGV[5])
 local ttl = redis.call('PTTL', KEYS[3])
 if ttl > tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq)
+redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[6])
 return 1
 "#,
     )
