@@ -79,8 +79,9 @@ async fn consumer(
         .map_err(|_| "no priming event within 10 s".to_owned())?
         .map_err(|e| e.to_string())?;
     let mut pending = String::from_utf8_lossy(&first.unwrap_or_default()).into_owned();
+    // Only the stream's connection stays open: 10,000 consumers must fit in the open-files limit.
+    drop(conn);
     tokio::spawn(async move {
-        let _keep = conn;
         loop {
             while let Some(end) = pending.find("\n\n") {
                 let event: String = pending.drain(..end + 2).collect();
