@@ -28,7 +28,7 @@ use crate::http::error::HttpError;
 use crate::http::{headers, origin};
 use crate::protocol::jsonrpc::{ErrorObject, Message, codes, error_value};
 use crate::session::registry::is_valid_session_id;
-use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, spawn_reader};
+use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use crate::session::{Connection, ReplyMode, SessionHandle};
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -38,7 +38,6 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Where the transport's routes are, and the `endpoint` URI announced to clients.
 #[derive(Debug, Clone)]
@@ -148,7 +147,6 @@ fn stream(
     endpoint: String,
     connection: Connection,
 ) -> HttpResponse {
-    let (tx, rx) = mpsc::channel::<Frame>(64);
     let options = ReaderOptions {
         prime: false,
         // The connection is the session here: only the token's expiry closes it early.
@@ -167,14 +165,12 @@ fn stream(
         stream: crate::session::event_id::STANDALONE_STREAM.to_owned(),
         after: Some(0),
     };
-    spawn_reader(source, options, stop, tx, connection.guard);
     let first: Event = Data::new(endpoint).event("endpoint").into();
-    let messages = futures_util::stream::unfold(rx, |mut rx| async move {
-        let event: Event = match rx.recv().await? {
+    let messages = reader_stream(source, options, stop, connection.guard).map(|frame| -> Event {
+        match frame {
             Frame::Event { data, .. } => Data::new(data.to_string()).event("message").into(),
             Frame::KeepAlive => Event::Comment("keep-alive".into()),
-        };
-        Some((event, rx))
+        }
     });
     Sse::from_infallible_stream(futures_util::stream::once(async move { first }).chain(messages))
         .customize()

@@ -6,12 +6,12 @@
 use crate::http::McpState;
 use crate::http::headers::SESSION_ID;
 use crate::session::Connection;
-use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, spawn_reader};
+use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
+use futures_util::StreamExt as _;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// What to stream.
 pub struct StreamRequest {
@@ -32,9 +32,8 @@ pub struct StreamRequest {
     pub token_lifetime: Option<Duration>,
 }
 
-/// Builds the SSE response and starts the reader task behind it.
+/// Builds the SSE response, whose body reads the stream.
 pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpResponse {
-    let (tx, rx) = mpsc::channel::<Frame>(64);
     let settings = &state.settings;
     let options = ReaderOptions {
         prime: s.prime,
@@ -67,13 +66,11 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         stream: s.stream,
         after: s.after,
     };
-    spawn_reader(source, options, stop, tx, guard);
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        let event: Event = match rx.recv().await? {
+    let events = reader_stream(source, options, stop, guard).map(|frame| -> Event {
+        match frame {
             Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
             Frame::KeepAlive => Event::Comment("keep-alive".into()),
-        };
-        Some((event, rx))
+        }
     });
     Sse::from_infallible_stream(events)
         .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))

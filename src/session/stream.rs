@@ -1,5 +1,5 @@
 //! SSE streams as durable logs: [`StreamWriter`] appends messages to a stream's event log, and
-//! [`spawn_reader`] serves one HTTP connection by replaying the log after a cursor and then
+//! [`reader_stream`] serves one HTTP connection by replaying the log after a cursor and then
 //! following it.
 //!
 //! Every SSE connection, fresh or resumed, is just a reader of a log: an event exists in the
@@ -12,8 +12,11 @@
 
 use crate::session::event_id::EventId;
 use crate::session::runner_gate::RunnerGate;
-use crate::store::{EventBatch, EventStore, StoreError};
+use crate::store::{EventBatch, EventStore, StoreError, StreamWatch};
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -164,10 +167,52 @@ pub struct ReaderOptions {
     pub fresh: bool,
 }
 
-/// Starts a task that feeds `tx` with the events of `source`.
+/// The frames of one SSE connection reading `source`, as a stream the HTTP response body polls
+/// directly (no task or channel in between: one wake-up less per event than a reader task).
 ///
-/// The task stops on any of the conditions in the module docs; dropping `guard` with it tells
-/// the session that the connection is gone.
+/// The stream ends on any of the conditions in the module docs; `guard` lives as long as the
+/// stream, so dropping the response (the client went away) or reaching the end tells the
+/// session that the connection is gone.
+pub fn reader_stream<G: Send + 'static>(
+    source: ReaderSource,
+    options: ReaderOptions,
+    stop: StopOn,
+    guard: G,
+) -> BoxStream<'static, Frame> {
+    let deadline = options
+        .max_connection
+        .map(|d| tokio::time::Instant::now() + d);
+    let state = Reader {
+        source,
+        options,
+        stop,
+        deadline,
+        watch: None,
+        cursor: 0,
+        pending: VecDeque::new(),
+        done: false,
+        caught_up: false,
+        _guard: guard,
+    };
+    futures_util::stream::unfold(state, |mut r| async move {
+        match r.next_frame().await {
+            Ok(Some(frame)) => Some((frame, r)),
+            Ok(None) => None,
+            // The session was deleted or expired while the connection was open: a normal end.
+            Err(StoreError::NotFound) => {
+                tracing::debug!(session = %r.source.session, stream = %r.source.stream, "SSE reader ended: session gone");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(session = %r.source.session, stream = %r.source.stream, error = %e, "SSE reader stopped");
+                None
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Starts a task that feeds `tx` with [`reader_stream`] (stdio, whose output is a channel).
 pub fn spawn_reader<G: Send + 'static>(
     source: ReaderSource,
     options: ReaderOptions,
@@ -176,112 +221,123 @@ pub fn spawn_reader<G: Send + 'static>(
     guard: G,
 ) {
     tokio::spawn(async move {
-        let _guard = guard;
-        let ReaderSource {
-            events,
-            session,
-            stream,
-            after,
-        } = source;
-        match run_reader(&*events, &session, &stream, after, &options, &stop, &tx).await {
-            Ok(()) => {}
-            // The session was deleted or expired while the connection was open: a normal end.
-            Err(StoreError::NotFound) => {
-                tracing::debug!(session = %session, stream = %stream, "SSE reader ended: session gone");
-            }
-            Err(e) => {
-                tracing::warn!(session = %session, stream = %stream, error = %e, "SSE reader stopped")
+        let mut frames = reader_stream(source, options, stop, guard);
+        loop {
+            tokio::select! {
+                frame = frames.next() => match frame {
+                    Some(frame) => if tx.send(frame).await.is_err() { return },
+                    None => return,
+                },
+                () = tx.closed() => return,
             }
         }
     });
 }
 
-async fn run_reader(
-    events: &dyn EventStore,
-    session: &str,
-    stream: &str,
-    after: Option<u64>,
-    options: &ReaderOptions,
-    stop: &StopOn,
-    tx: &mpsc::Sender<Frame>,
-) -> Result<(), StoreError> {
-    let deadline = options
-        .max_connection
-        .map(|d| tokio::time::Instant::now() + d);
-    let mut watch = events.watch(session, stream)?;
-    let mut cursor = match after {
-        Some(c) => c,
-        None => events
-            .stream_info(session, stream)
-            .await?
-            .map_or(0, |i| i.last_seq),
-    };
-    if options.prime {
-        let id = EventId::new(stream, cursor).to_string();
-        if tx
-            .send(Frame::Event {
-                id,
-                data: Arc::from(""),
-            })
-            .await
-            .is_err()
-        {
-            return Ok(());
+/// The state of one reader between frames.
+struct Reader<G> {
+    source: ReaderSource,
+    options: ReaderOptions,
+    stop: StopOn,
+    deadline: Option<tokio::time::Instant>,
+    /// Set on the first poll (with the starting cursor).
+    watch: Option<StreamWatch>,
+    cursor: u64,
+    /// Frames read and not yet handed out.
+    pending: VecDeque<Frame>,
+    /// No frame will follow the pending ones.
+    done: bool,
+    /// The last read was not a full batch: wait for an announcement before reading again.
+    caught_up: bool,
+    _guard: G,
+}
+
+impl<G> Reader<G> {
+    /// The next frame, `None` at the end.
+    async fn next_frame(&mut self) -> Result<Option<Frame>, StoreError> {
+        loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return Ok(Some(frame));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            if self.caught_up {
+                self.caught_up = false;
+                self.wait().await;
+                continue;
+            }
+            let events = Arc::clone(&self.source.events);
+            let (session, stream) = (&*self.source.session, self.source.stream.as_str());
+            let Some(watch) = self.watch.as_mut() else {
+                let watch = events.watch(session, stream)?;
+                self.cursor = match self.source.after {
+                    Some(c) => c,
+                    None => events
+                        .stream_info(session, stream)
+                        .await?
+                        .map_or(0, |i| i.last_seq),
+                };
+                self.watch = Some(watch);
+                if self.options.prime {
+                    self.pending.push_back(Frame::Event {
+                        id: EventId::new(stream, self.cursor).to_string(),
+                        data: Arc::from(""),
+                    });
+                }
+                continue;
+            };
+            let announced = *watch.borrow_and_update();
+            let limit = self.options.batch.max(1);
+            let cursor = self.cursor;
+            let batch = match self
+                .options
+                .fresh
+                .then(|| events.read_local(session, stream, cursor, limit))
+            {
+                Some(Some(batch)) => batch,
+                // Nothing announced beyond the cursor yet: nothing to read.
+                Some(None) if announced <= cursor => EventBatch::default(),
+                _ => events.read_after(session, stream, cursor, limit).await?,
+            };
+            let full = batch.events.len() >= limit;
+            for event in batch.events {
+                self.cursor = event.seq;
+                self.pending.push_back(Frame::Event {
+                    id: EventId::new(stream, event.seq).to_string(),
+                    data: event.data,
+                });
+            }
+            if batch.closed {
+                self.done = true;
+            }
+            self.caught_up = !full;
         }
     }
-    loop {
-        let announced = *watch.borrow_and_update();
-        let limit = options.batch.max(1);
-        let batch = match options
-            .fresh
-            .then(|| events.read_local(session, stream, cursor, limit))
-        {
-            Some(Some(batch)) => batch,
-            // Nothing announced beyond the cursor yet: nothing to read.
-            Some(None) if announced <= cursor => EventBatch::default(),
-            _ => events.read_after(session, stream, cursor, limit).await?,
+
+    /// Waits for new events (keep-alives do not re-read the store); sets `done` on any end.
+    async fn wait(&mut self) {
+        let Some(watch) = self.watch.as_mut() else {
+            return;
         };
-        let full = batch.events.len() >= options.batch.max(1);
-        for event in batch.events {
-            cursor = event.seq;
-            let frame = Frame::Event {
-                id: EventId::new(stream, event.seq).to_string(),
-                data: event.data,
-            };
-            if tx.send(frame).await.is_err() {
-                return Ok(());
+        let deadline = self.deadline;
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
             }
-        }
-        if batch.closed {
-            return Ok(());
-        }
-        if full {
-            continue;
-        }
-        // Wait for new events; keep-alives do not re-read the store.
-        loop {
-            let until_deadline = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
+        };
+        tokio::select! {
+            changed = watch.changed() => {
+                if changed.is_err() {
+                    self.done = true;
                 }
-            };
-            tokio::select! {
-                changed = watch.changed() => {
-                    if changed.is_err() {
-                        return Ok(());
-                    }
-                    break;
-                }
-                () = stop.connection.cancelled() => return Ok(()),
-                () = stop.shutdown.cancelled() => return Ok(()),
-                () = until_deadline => return Ok(()),
-                () = tx.closed() => return Ok(()),
-                () = tokio::time::sleep(options.keep_alive) => {
-                    if tx.send(Frame::KeepAlive).await.is_err() {
-                        return Ok(());
-                    }
-                }
+            }
+            () = self.stop.connection.cancelled() => self.done = true,
+            () = self.stop.shutdown.cancelled() => self.done = true,
+            () = until_deadline => self.done = true,
+            () = tokio::time::sleep(self.options.keep_alive) => {
+                self.pending.push_back(Frame::KeepAlive);
             }
         }
     }
