@@ -267,7 +267,7 @@ impl<G> Reader<G> {
                 self.wait().await;
                 continue;
             }
-            let events = Arc::clone(&self.source.events);
+            let events = &self.source.events;
             let (session, stream) = (&*self.source.session, self.source.stream.as_str());
             let Some(watch) = self.watch.as_mut() else {
                 let watch = events.watch(session, stream)?;
