@@ -504,33 +504,17 @@ async fn main() {
             tput.push(throughput(&bin, store, mode, verify).await);
         }
     }
-    let redis_version = support::command_output("redis-server", &["--version"])
-        .and_then(|v| {
-            v.split_whitespace()
-                .find_map(|f| f.strip_prefix("v="))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "?".into());
+    let redis_version = support::redis_version();
     redis.stop().await;
 
-    let commit = support::command_output("git", &["rev-parse", "--short", "HEAD"])
-        .unwrap_or_else(|| "unknown".into());
-    let dirty = support::command_output(
-        "git",
-        &["status", "--porcelain", "--", "src", "config", "Cargo.lock"],
-    )
-    .is_some_and(|s| !s.is_empty());
-    let date = support::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
-        .unwrap_or_else(|| "unknown date".into());
+    let run = support::RunIdentity::now();
     let header = format!(
-        "Last run: {date}, commit `{commit}`{}, {}; Redis {redis_version}; run took {:.0} s; \
+        "Last run: {}, commit `{}`{}, {}; Redis {redis_version}; run took {:.0} s; \
          1-minute load average {load_before} before the run, {} after (above the CPU count, \
          other work competed for the cores and throughput numbers are noisy).",
-        if dirty {
-            " (with uncommitted changes)"
-        } else {
-            ""
-        },
+        run.date,
+        run.commit,
+        run.dirty_note(),
         support::machine(),
         started.elapsed().as_secs_f64(),
         support::load_average(),

@@ -491,31 +491,15 @@ pub fn wants(part: &str) -> bool {
 /// The header line of a report: date, commit, machine, load.
 pub fn run_header(started: Instant, load_before: &str) -> String {
     use crate::support;
-    let commit = support::command_output("git", &["rev-parse", "--short", "HEAD"])
-        .unwrap_or_else(|| "unknown".into());
-    let dirty = support::command_output(
-        "git",
-        &["status", "--porcelain", "--", "src", "config", "Cargo.lock"],
-    )
-    .is_some_and(|s| !s.is_empty());
-    let date = support::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
-        .unwrap_or_else(|| "unknown date".into());
-    let redis = support::command_output("redis-server", &["--version"])
-        .and_then(|v| {
-            v.split_whitespace()
-                .find_map(|f| f.strip_prefix("v="))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "?".into());
+    let run = support::RunIdentity::now();
+    let redis = support::redis_version();
     format!(
-        "Last run: {date}, commit `{commit}`{}, {}; Redis {redis}; run took {:.0} s; 1-minute \
+        "Last run: {}, commit `{}`{}, {}; Redis {redis}; run took {:.0} s; 1-minute \
          load average {load_before} before, {} after (above the CPU count, other work shared the \
          cores).",
-        if dirty {
-            " (with uncommitted changes)"
-        } else {
-            ""
-        },
+        run.date,
+        run.commit,
+        run.dirty_note(),
         support::machine(),
         started.elapsed().as_secs_f64(),
         support::load_average(),

@@ -674,6 +674,54 @@ pub fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// What a report's header names about the code and the day: the UTC date, the short commit,
+/// and whether `src/`, `config/` or `Cargo.lock` had uncommitted changes.
+pub struct RunIdentity {
+    pub date: String,
+    pub commit: String,
+    pub dirty: bool,
+}
+
+impl RunIdentity {
+    /// Reads them now (`date`, `git`).
+    pub fn now() -> Self {
+        let commit = command_output("git", &["rev-parse", "--short", "HEAD"])
+            .unwrap_or_else(|| "unknown".into());
+        let dirty = command_output(
+            "git",
+            &["status", "--porcelain", "--", "src", "config", "Cargo.lock"],
+        )
+        .is_some_and(|s| !s.is_empty());
+        let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+            .unwrap_or_else(|| "unknown date".into());
+        Self {
+            date,
+            commit,
+            dirty,
+        }
+    }
+
+    /// `" (with uncommitted changes)"` when dirty, else empty.
+    pub fn dirty_note(&self) -> &'static str {
+        if self.dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        }
+    }
+}
+
+/// The version of the `redis-server` on `PATH` (`?` if unknown).
+pub fn redis_version() -> String {
+    command_output("redis-server", &["--version"])
+        .and_then(|v| {
+            v.split_whitespace()
+                .find_map(|f| f.strip_prefix("v="))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
 /// The output of a command, trimmed, or `None`.
 pub fn command_output(program: &str, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new(program)
