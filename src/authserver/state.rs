@@ -127,10 +127,7 @@ pub fn now_secs() -> u64 {
 
 /// Hex SHA-256 of a secret, code or token.
 pub fn digest(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 /// A random credential: `bytes` bytes from the OS CSPRNG, base64url without padding.

@@ -154,11 +154,7 @@ fn sweep(limiter: &DefaultKeyedRateLimiter<String>, last_sweep: &Mutex<Instant>)
 
 /// The store key of a limiter key: 32 hex digits of its SHA-256.
 fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
 #[cfg(test)]

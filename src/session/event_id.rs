@@ -71,7 +71,7 @@ pub fn is_stream_id(s: &str) -> bool {
 pub fn new_stream_id() -> String {
     let mut bytes = [0u8; 8];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl SessionRegistry {
     ) -> Self {
         let mut replica = [0u8; 6];
         rand::rng().fill_bytes(&mut replica);
-        let replica: String = replica.iter().map(|b| format!("{b:02x}")).collect();
+        let replica = hex::encode(replica);
         Self {
             arbiters: Arc::new(arbiters),
             deps: Arc::new(SessionDeps {
@@ -393,7 +393,7 @@ fn same_principal(owner: Option<&Principal>, caller: Option<&Principal>) -> bool
 pub fn mint_session_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Whether a client-supplied session id is syntactically acceptable (visible ASCII, bounded).

@@ -181,10 +181,7 @@ pub fn request_digest(method: &str, params: &Value) -> String {
     h.update(canonical(&target).as_bytes());
     h.update([0]);
     h.update(canonical(&arguments).as_bytes());
-    h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    hex::encode(h.finalize())
 }
 
 /// JSON with object keys sorted at every level.
