@@ -387,6 +387,15 @@ async fn idle_actors_hibernate_and_rehydrate_and_expired_sessions_404() {
             .count(),
         0
     );
+    // That call's POST stream detached without a message to the actor (its connection
+    // cancels its own ticket); the actor still sees it gone and hibernates again.
+    assert_eq!(server.live_actors().await, 1);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        server.live_actors().await,
+        0,
+        "the actor stopped after its POST streams closed"
+    );
 
     let server = TestServer::start(&[("SESSION_IDLE_TIMEOUT_SECS", "1")]).await;
     let mut c = Client::new(&server);

@@ -68,24 +68,43 @@ pub struct Connection {
 }
 
 /// Detaches a connection from its session when dropped.
-pub struct ConnectionGuard {
-    addr: Addr<SessionActor>,
-    stream: String,
-    id: u64,
+pub struct ConnectionGuard(Release);
+
+/// How a dropped guard tells its actor.
+enum Release {
+    /// A [`Detach`] message: GET connections, whose detaching the actor acts on.
+    Message {
+        addr: Addr<SessionActor>,
+        stream: String,
+        id: u64,
+    },
+    /// Cancelling the connection's ticket, which the actor reads as "detached" when it next
+    /// looks at its connections: POST streams, one per call, whose end needs no action, so
+    /// the actor's thread is not woken once more per call.
+    Cancel(CancellationToken),
 }
 
 impl ConnectionGuard {
+    /// A guard that sends [`Detach`] when dropped.
     pub(crate) fn new(addr: Addr<SessionActor>, stream: String, id: u64) -> Self {
-        Self { addr, stream, id }
+        Self(Release::Message { addr, stream, id })
+    }
+
+    /// A guard that cancels `ticket` when dropped.
+    pub(crate) fn cancelling(ticket: CancellationToken) -> Self {
+        Self(Release::Cancel(ticket))
     }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.addr.do_send(Detach {
-            stream: std::mem::take(&mut self.stream),
-            id: self.id,
-        });
+        match &mut self.0 {
+            Release::Message { addr, stream, id } => addr.do_send(Detach {
+                stream: std::mem::take(stream),
+                id: *id,
+            }),
+            Release::Cancel(ticket) => ticket.cancel(),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ impl StreamHandler<ServerEvent> for SessionActor {
     /// holds the standalone connection does so: a session may have live actors on several
     /// replicas, and each notification must be written once.
     fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
-        if !self.connections.contains_key(STANDALONE_STREAM) {
+        if self.attached(STANDALONE_STREAM).is_none() {
             return;
         }
         let message = match event {
@@ -73,7 +73,7 @@ impl StreamHandler<Signal> for SessionActor {
                 if owner.starts_with(&prefix) {
                     return;
                 }
-                let mine = self.connections.get(&stream).map(|c| self.owner(c.id));
+                let mine = self.attached(&stream).map(|c| self.owner(c.id));
                 if mine.is_some_and(|m| m != owner)
                     && let Some(c) = self.connections.remove(&stream)
                 {

@@ -39,6 +39,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// `connections` is never pruned below this size (see [`SessionActor::prune`]).
+const PRUNE_MIN: usize = 16;
+
 /// Immutable facts about a session, fixed at `initialize`.
 #[derive(Debug, Clone)]
 pub struct SessionFacts {
@@ -66,6 +69,15 @@ struct Attached {
     ends_session: bool,
 }
 
+impl Attached {
+    /// Whether the connection is still attached. A POST stream's connection detaches by
+    /// cancelling its own ticket (no message to the actor); the actor removes an entry it
+    /// cancels itself, so a cancelled ticket in the map always means "gone".
+    fn live(&self) -> bool {
+        !self.ticket.is_cancelled()
+    }
+}
+
 /// The actor behind one session.
 pub struct SessionActor {
     facts: SessionFacts,
@@ -75,8 +87,10 @@ pub struct SessionActor {
     /// Cancelled when the session ends: stops every request and connection.
     ended: CancellationToken,
     in_flight: HashMap<RequestId, CancellationToken>,
-    /// Attached connections by stream.
+    /// Attached connections by stream (see [`Attached::live`]; pruned by [`Self::prune`]).
     connections: HashMap<String, Attached>,
+    /// Prune detached entries when `connections` reaches this size.
+    prune_at: usize,
     /// An `initialize` of a session opened before it is being stored.
     initializing: bool,
     next_connection: u64,
@@ -100,11 +114,23 @@ impl SessionActor {
             ended: CancellationToken::new(),
             in_flight: HashMap::new(),
             connections: HashMap::new(),
+            prune_at: PRUNE_MIN,
             initializing: false,
             next_connection: 0,
             last_activity: now,
             last_touch: now,
         }
+    }
+
+    /// The live connection attached to `stream`.
+    fn attached(&self, stream: &str) -> Option<&Attached> {
+        self.connections.get(stream).filter(|c| c.live())
+    }
+
+    /// Drops the entries of connections that detached by cancelling their ticket.
+    fn prune(&mut self) {
+        self.connections.retain(|_, c| c.live());
+        self.prune_at = (self.connections.len() * 2).max(PRUNE_MIN);
     }
 
     fn writer(&self, stream: &str) -> StreamWriter {
@@ -189,6 +215,9 @@ impl SessionActor {
             ticket: ticket.clone(),
             ends_session,
         };
+        if self.connections.len() >= self.prune_at {
+            self.prune();
+        }
         if let Some(previous) = self.connections.insert(stream.to_owned(), entry) {
             previous.ticket.cancel();
         }
@@ -202,10 +231,14 @@ impl SessionActor {
                 },
             );
         }
-        Connection {
-            ticket,
-            guard: ConnectionGuard::new(ctx.address(), stream.to_owned(), id),
-        }
+        // A POST stream (neither announced nor ending the session) detaches by cancelling its
+        // ticket: one message less to this actor per call.
+        let guard = if announce || ends_session {
+            ConnectionGuard::new(ctx.address(), stream.to_owned(), id)
+        } else {
+            ConnectionGuard::cancelling(ticket.clone())
+        };
+        Connection { ticket, guard }
     }
 
     fn handle_notification(&mut self, ctx: &mut Context<Self>, n: Notification) {
@@ -345,6 +378,7 @@ impl Actor for SessionActor {
         ctx.add_stream(signals);
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
+            act.prune();
             let busy = !act.in_flight.is_empty()
                 || !act.connections.is_empty()
                 || !act.shared.pending.lock().is_empty();

@@ -173,7 +173,7 @@ impl SessionActor {
     /// Watches the runner of a POST stream a client reattached to, while connection `conn` is
     /// attached to it.
     pub(super) fn watch_runner(&mut self, ctx: &mut Context<Self>, stream: String, conn: u64) {
-        if self.connections.get(&stream).map(|c| c.id) != Some(conn) {
+        if self.attached(&stream).map(|c| c.id) != Some(conn) {
             return;
         }
         let deps = Arc::clone(&self.deps);
