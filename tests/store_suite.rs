@@ -360,15 +360,35 @@ async fn ended_streams_are_dropped_after_their_retention() {
         .unwrap();
     store.close_stream("r", "other").await.unwrap();
     store.append("r", "0", Arc::from("n"), false).await.unwrap();
-    let pttl = |stream: &str| -> i64 {
+    let pttl = |key: &str| -> i64 {
         redis
-            .cli(&["PTTL", &format!("mcp:{{r}}:stream:{stream}")])
+            .cli(&["PTTL", &format!("mcp:{{r}}:{key}")])
             .parse()
             .unwrap()
     };
-    assert!((1..=1000).contains(&pttl("post")), "{}", pttl("post"));
-    assert!((1..=1000).contains(&pttl("other")), "{}", pttl("other"));
-    assert!(pttl("0") > 50_000);
+    // A stream whose only event ended it has no Redis stream: the ended marker holds the event.
+    assert_eq!(
+        pttl("stream:post"),
+        -2,
+        "no stream key for a one-event stream"
+    );
+    assert_eq!(redis.cli(&["GET", "mcp:{r}:ended:post"]), "1\nr");
+    assert!(
+        (1..=1000).contains(&pttl("ended:post")),
+        "{}",
+        pttl("ended:post")
+    );
+    assert!(
+        (1..=1000).contains(&pttl("stream:other")),
+        "{}",
+        pttl("stream:other")
+    );
+    assert!(
+        (1..=1000).contains(&pttl("ended:other")),
+        "{}",
+        pttl("ended:other")
+    );
+    assert!(pttl("stream:0") > 50_000);
     // Ended streams leave the session's stream hash: it does not grow with every SSE call.
     for i in 0..50 {
         store
@@ -388,6 +408,47 @@ async fn ended_streams_are_dropped_after_their_retention() {
             .append("r", "p7", Arc::from("late"), false)
             .await
             .is_err()
+    );
+    // Another replica (no local cache of these appends) reads both forms of ended stream.
+    let other = redis_store(RedisConfig {
+        closed_retention: Duration::from_secs(1),
+        ..redis_config(redis.url())
+    });
+    let batch = other.read_after("r", "p7", 0, 10).await.unwrap();
+    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    assert_eq!((seen, batch.closed), (vec![(1, "r")], true));
+    let batch = other.read_after("r", "p7", 1, 10).await.unwrap();
+    assert!(batch.events.is_empty() && batch.closed);
+    let info = other.stream_info("r", "p7").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (1, true));
+    let batch = other.read_after("r", "other", 0, 10).await.unwrap();
+    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    assert_eq!((seen, batch.closed), (vec![(1, "x")], true));
+    // A stream that had events before its final one keeps them all in its Redis stream.
+    store
+        .append("r", "two", Arc::from("a"), false)
+        .await
+        .unwrap();
+    store
+        .append("r", "two", Arc::from("b"), true)
+        .await
+        .unwrap();
+    let batch = other.read_after("r", "two", 0, 10).await.unwrap();
+    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    assert_eq!((seen, batch.closed), (vec![(1, "a"), (2, "b")], true));
+    assert_eq!(redis.cli(&["GET", "mcp:{r}:ended:two"]), "2");
+    // The operator's view counts the event kept in the marker.
+    let view = other.describe("r").await.unwrap().unwrap();
+    let p7 = view["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"] == "p7")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        p7,
+        json!({"stream": "p7", "last_seq": 1, "closed": true, "stored_events": 1})
     );
     // Deleting the session removes ended streams' keys too.
     store.delete_session("r").await.unwrap();

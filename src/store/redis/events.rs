@@ -1,6 +1,10 @@
 //! [`EventStore`] and [`Bus`] on Redis: appends through the [`scripts::APPEND`] script (stored,
 //! trimmed and announced in one round trip), reads with `XRANGE` unless the local cache already
 //! has the next events, watchers woken by the listener, and bus messages on the shared channel.
+//!
+//! An ended stream's marker (`…:ended:<stream>`) holds its last sequence number; for a stream
+//! whose only event ended it, it holds `1`, a newline and that event's data, and there is no
+//! Redis stream (see [`scripts::APPEND`]). [`Ended::parse`] reads both forms.
 
 use super::{RedisStore, ms, scripts};
 use crate::store::bus::{Bus, Subscription};
@@ -9,6 +13,30 @@ use crate::store::{EventBatch, EventStore, StoreError, StoredEvent, StreamInfo, 
 use async_trait::async_trait;
 use redis::AsyncCommands;
 use std::sync::Arc;
+
+/// An ended stream's marker: its last sequence number and, when the stream's only event is
+/// kept in the marker, that event's data.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Ended {
+    /// The last sequence number.
+    pub(crate) last: u64,
+    /// The data of event `last` (= 1) when it lives in the marker.
+    pub(crate) data: Option<Arc<str>>,
+}
+
+impl Ended {
+    /// Parses `<seq>` or `<seq>\n<data>`.
+    pub(crate) fn parse(marker: &str) -> Result<Self, StoreError> {
+        let (seq, data) = match marker.split_once('\n') {
+            Some((seq, data)) => (seq, Some(Arc::from(data))),
+            None => (marker, None),
+        };
+        let last = seq
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("ended-stream marker {seq:?}")))?;
+        Ok(Self { last, data })
+    }
+}
 
 /// Interprets a stream's metadata replies (last sequence number in the open-streams hash, the
 /// ended marker, whether the session exists).
@@ -144,14 +172,20 @@ impl EventStore for RedisStore {
             .arg("COUNT")
             .arg(limit);
         self.meta_commands(&mut pipe, session, stream);
-        type Reply = (Vec<(String, Vec<String>)>, Option<u64>, Option<u64>, bool);
-        let (entries, open_last, ended_last, exists): Reply = self
+        type Reply = (
+            Vec<(String, Vec<String>)>,
+            Option<u64>,
+            Option<String>,
+            bool,
+        );
+        let (entries, open_last, ended, exists): Reply = self
             .op("events.read", |mut c| async move {
                 pipe.query_async(&mut c).await
             })
             .await?;
-        let info = stream_meta(open_last, ended_last, exists)?;
-        let events: Vec<StoredEvent> = entries
+        let ended = ended.as_deref().map(Ended::parse).transpose()?;
+        let info = stream_meta(open_last, ended.as_ref().map(|e| e.last), exists)?;
+        let mut events: Vec<StoredEvent> = entries
             .into_iter()
             .filter_map(|(id, fields)| {
                 let seq = id.split('-').next()?.parse().ok()?;
@@ -165,6 +199,16 @@ impl EventStore for RedisStore {
                 })
             })
             .collect();
+        if let Some(Ended {
+            last,
+            data: Some(data),
+        }) = ended
+            && events.is_empty()
+            && last > after
+            && limit > 0
+        {
+            events.push(StoredEvent { seq: last, data });
+        }
         let last = info.map_or(0, |i| i.last_seq);
         let drained = events.last().is_none_or(|e| e.seq >= last);
         Ok(EventBatch {
@@ -180,12 +224,13 @@ impl EventStore for RedisStore {
     ) -> Result<Option<StreamInfo>, StoreError> {
         let mut pipe = redis::pipe();
         self.meta_commands(&mut pipe, session, stream);
-        let (open_last, ended_last, exists): (Option<u64>, Option<u64>, bool) = self
+        let (open_last, ended, exists): (Option<u64>, Option<String>, bool) = self
             .op("events.info", |mut c| async move {
                 pipe.query_async(&mut c).await
             })
             .await?;
-        stream_meta(open_last, ended_last, exists)
+        let ended = ended.as_deref().map(Ended::parse).transpose()?;
+        stream_meta(open_last, ended.map(|e| e.last), exists)
     }
 
     fn read_local(
@@ -220,5 +265,32 @@ impl Bus for RedisStore {
 
     fn subscribe(&self, topic: &str) -> Subscription {
         self.local.topics.subscribe(topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ended_markers_parse_in_both_forms() {
+        assert_eq!(
+            Ended::parse("7").unwrap(),
+            Ended {
+                last: 7,
+                data: None
+            }
+        );
+        let kept = Ended::parse("1\n{\"id\":1,\"result\":{\"a\":\"x\\ny\"}}").unwrap();
+        assert_eq!(kept.last, 1);
+        assert_eq!(
+            kept.data.as_deref(),
+            Some("{\"id\":1,\"result\":{\"a\":\"x\\ny\"}}")
+        );
+        // Data may itself contain newlines: only the first one separates.
+        let raw = Ended::parse("1\na\nb").unwrap();
+        assert_eq!(raw.data.as_deref(), Some("a\nb"));
+        assert!(matches!(Ended::parse(""), Err(StoreError::Corrupt(_))));
+        assert!(matches!(Ended::parse("x\n1"), Err(StoreError::Corrupt(_))));
     }
 }

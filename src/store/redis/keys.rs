@@ -6,7 +6,7 @@
 //! | `<p>:{<sid>}:session` | hash | the [`SessionRecord`](crate::store::SessionRecord) fields | session idle timeout, slides with activity |
 //! | `<p>:{<sid>}:subs` | set | subscribed resource URIs | same |
 //! | `<p>:{<sid>}:streams` | hash | `<stream>` → last sequence number, for streams still open | same |
-//! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream | closed-stream retention |
+//! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream; `1`, newline, the event's data when that only event ended it (no `stream:` key then) | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
 //! | `<p>:{<sid>}:runners` | hash | `<stream>` → runner record (replica id and the requests it runs), for open POST streams | same as the session |
 //! | `<p>:replica:<id>` | string | liveness lease of a replica (renewed every second) | 3 s |

@@ -7,13 +7,23 @@ use std::sync::LazyLock;
 /// Appends an event. KEYS: session, streams, stream, ended-marker, runners. ARGV: stream id, data, close
 /// (0/1), max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
 /// retention (ms), origin (the appending store's id, echoed in the wake-up). Closing moves the stream's last sequence number from the `streams` hash to
-/// the ended marker, so the hash only holds open streams. Returns the new sequence number;
-/// errors `NOSESSION`, `CLOSED`.
+/// the ended marker, so the hash only holds open streams. A stream whose first event ends it
+/// (the usual SSE reply to a POST) gets no Redis stream at all: the marker holds
+/// `1\n<data>` (see [`super::events`]), which spares Redis a stream key (Redis 7 allocates
+/// 4 KiB for a new stream's first node) and the trimming and expiry commands. Returns the new
+/// sequence number; errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
 if redis.call('EXISTS', KEYS[4]) == 1 then return redis.error_reply('CLOSED') end
+if ARGV[3] == '1' and not redis.call('HGET', KEYS[2], ARGV[1]) then
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('SET', KEYS[4], '1\n' .. ARGV[2], 'PX', math.min(tonumber(ARGV[6]), tonumber(ARGV[10])))
+  redis.call('PEXPIRE', KEYS[2], ARGV[7])
+  redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' 1 ' .. ARGV[11])
+  return 1
+end
 local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'd', ARGV[2], 't', ARGV[5])
 local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[6])

@@ -35,11 +35,16 @@ impl RedisStore {
         let len: u64 = self
             .op("events.length", |mut c| async move { c.xlen(log).await })
             .await?;
+        // An ended stream's marker may hold its only event (see `events::Ended`).
+        let (last, in_marker) = match super::events::Ended::parse(last) {
+            Ok(e) => (e.last, u64::from(e.data.is_some())),
+            Err(_) => (0, 0),
+        };
         Ok(serde_json::json!({
             "stream": name,
-            "last_seq": last.parse::<u64>().unwrap_or(0),
+            "last_seq": last,
             "closed": ended,
-            "stored_events": len,
+            "stored_events": len + in_marker,
         }))
     }
 
