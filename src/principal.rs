@@ -39,6 +39,23 @@ impl Principal {
         }
     }
 
+    /// Whether `other` has the same [`binding_key`](Self::binding_key) components (issuer
+    /// without trailing `/`, and subject, or client id when there is no subject), compared
+    /// field by field without building the keys: the per-request session ownership check.
+    pub fn same_binding(&self, other: &Principal) -> bool {
+        fn issuer(p: &Principal) -> &str {
+            p.issuer.as_deref().unwrap_or("").trim_end_matches('/')
+        }
+        fn who(p: &Principal) -> (u8, &str) {
+            match (&p.subject, &p.client_id) {
+                (Some(sub), _) => (0, sub),
+                (None, Some(client)) => (1, client),
+                (None, None) => (2, ""),
+            }
+        }
+        issuer(self) == issuer(other) && who(self) == who(other)
+    }
+
     /// Whether the principal was granted `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
@@ -68,5 +85,22 @@ mod tests {
             ..user.clone()
         };
         assert_eq!(user.binding_key(), stepped_up.binding_key());
+        assert!(user.same_binding(&stepped_up));
+        assert!(!user.same_binding(&client) && !client.same_binding(&user));
+        let anonymous = Principal::default();
+        assert!(anonymous.same_binding(&Principal::default()));
+        assert!(!anonymous.same_binding(&client));
+        let other_issuer = Principal {
+            issuer: Some("https://elsewhere".into()),
+            ..user.clone()
+        };
+        assert!(!user.same_binding(&other_issuer));
+        // Agrees with the keys on every pair above.
+        let all = [&user, &client, &stepped_up, &anonymous, &other_issuer];
+        for a in all {
+            for b in all {
+                assert_eq!(a.same_binding(b), a.binding_key() == b.binding_key());
+            }
+        }
     }
 }

@@ -384,7 +384,7 @@ impl SessionRegistry {
 fn same_principal(owner: Option<&Principal>, caller: Option<&Principal>) -> bool {
     match (owner, caller) {
         (None, _) => true,
-        (Some(o), Some(c)) => o.binding_key() == c.binding_key(),
+        (Some(o), Some(c)) => o.same_binding(c),
         (Some(_), None) => false,
     }
 }
