@@ -90,7 +90,7 @@ pub fn build_stores_observed(
             event_max_age: age,
             closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
         });
-        store.spawn_sweeper(Duration::from_secs(30));
+        store.spawn_sweeper(Duration::from_secs(1));
         let tasks = MemoryTaskStore::new(settings.tasks.max_tasks);
         tasks.spawn_sweeper(Duration::from_secs(30));
         let backends = Backends {

@@ -324,6 +324,13 @@ async fn ended_streams_are_dropped_after_their_retention() {
         .unwrap();
     store.append("m", "0", Arc::from("n"), false).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Ended later: kept by the next sweep, which drops only what is past its retention.
+    store
+        .append("m", "late", Arc::from("l"), false)
+        .await
+        .unwrap();
+    store.close_stream("m", "late").await.unwrap();
+    store.close_stream("m", "late").await.unwrap();
     store.sweep();
     assert!(
         store
@@ -332,6 +339,35 @@ async fn ended_streams_are_dropped_after_their_retention() {
             .unwrap()
             .events
             .is_empty()
+    );
+    assert!(store.stream_info("m", "post").await.unwrap().is_none());
+    let late = store.read_after("m", "late", 0, 10).await.unwrap();
+    assert_eq!((late.events.len(), late.closed), (1, true));
+    let info = store.stream_info("m", "late").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (1, true));
+    assert!(
+        store
+            .append("m", "late", Arc::from("x"), false)
+            .await
+            .is_err(),
+        "an ended stream takes no events"
+    );
+    // A reader resuming an ended stream watches it like any other.
+    let watch = store.watch("m", "late").unwrap();
+    assert!(
+        watch.has_changed().is_ok(),
+        "the ended stream's watch is live"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.sweep();
+    assert!(store.stream_info("m", "late").await.unwrap().is_none());
+    assert!(
+        watch.has_changed().is_err(),
+        "dropping the stream ends its watchers"
+    );
+    assert!(
+        store.stream_info("m", "0").await.unwrap().is_some(),
+        "open streams stay"
     );
     assert_eq!(
         store
