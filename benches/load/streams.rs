@@ -14,7 +14,11 @@
 //!
 //! The publisher waits until every consumer got a notification (or 5 s passed) before the next
 //! one, so notifications never queue behind each other: this measures fan-out cost, not a
-//! saturated stream. Arrival times include the generator's own scheduling of the reader tasks
+//! saturated stream. A stream delivers its notifications in order, so the n-th update a
+//! consumer reads is the n-th notification: one that arrives after its round's 5 s is counted
+//! as *late* (with its true latency), and after the last round the publisher keeps reading
+//! until 5 s pass without an arrival (at most 60 s) before counting the pairs never delivered
+//! as *missing* (lost). Arrival times include the generator's own scheduling of the reader tasks
 //! (all consumers share the generator's threads), so they are an upper bound.
 
 use crate::drive::histogram;
@@ -34,9 +38,11 @@ pub struct StreamsOutcome {
     pub consumers: usize,
     /// Notifications published.
     pub notifies: usize,
-    /// (notification, consumer) pairs delivered.
+    /// (notification, consumer) pairs delivered within their round's 5 s.
     pub delivered: u64,
-    /// Pairs not delivered within 5 s.
+    /// Pairs delivered after their round's 5 s (included in the latency histogram).
+    pub late: u64,
+    /// Pairs never delivered (not even 5 s after the last round).
     pub missing: u64,
     /// Delivery latency of every pair (µs).
     pub delivery: Histogram<u64>,
@@ -54,13 +60,17 @@ fn now_us() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// Opens one consumer: session, subscription, GET stream; its reader sends `(index, arrival)`
-/// per update until the stream ends.
+/// One update read by a consumer: its index, arrival (µs), and which of its updates it is
+/// (0-based: the round of the notification).
+type Arrival = (usize, u64, usize);
+
+/// Opens one consumer: session, subscription, GET stream; its reader sends an [`Arrival`] per
+/// update until the stream ends.
 async fn consumer(
     ep: Endpoint,
     index: usize,
     uri: &'static str,
-    tx: mpsc::UnboundedSender<(usize, u64)>,
+    tx: mpsc::UnboundedSender<Arrival>,
 ) -> Result<(), String> {
     let mut conn = ep.conn();
     let session = mcp::initialize(&mut conn, &ep, None).await?;
@@ -82,11 +92,13 @@ async fn consumer(
     // Only the stream's connection stays open: 10,000 consumers must fit in the open-files limit.
     drop(conn);
     tokio::spawn(async move {
+        let mut updates = 0;
         loop {
             while let Some(end) = pending.find("\n\n") {
                 let event: String = pending.drain(..end + 2).collect();
                 if event.contains("notifications/resources/updated") {
-                    let _ = tx.send((index, now_us()));
+                    let _ = tx.send((index, now_us(), updates));
+                    updates += 1;
                 }
             }
             match stream.next_chunk().await {
@@ -120,20 +132,32 @@ pub async fn run(
     let mut conn: Conn = ep.conn();
     let publisher: Session = mcp::initialize(&mut conn, ep, None).await?;
     let (mut delivery, mut last, mut spread) = (histogram(), histogram(), histogram());
-    let (mut delivered, mut missing) = (0u64, 0u64);
+    let (mut delivered, mut late) = (0u64, 0u64);
+    // Announcement time per round, and which consumers got each round's notification.
+    let mut announced_at: Vec<u64> = Vec::with_capacity(notifies);
+    let mut seen: Vec<Vec<bool>> = Vec::with_capacity(notifies);
     for k in 0..notifies {
         let announced = mcp::notify(&mut conn, ep, &publisher, QUIET_URI, k as u64 + 10).await?;
-        let mut seen = vec![false; consumers];
+        announced_at.push(announced);
+        seen.push(vec![false; consumers]);
         let (mut first, mut latest, mut count) = (u64::MAX, 0u64, 0usize);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while count < consumers {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some((i, at))) => {
-                    if std::mem::replace(&mut seen[i], true) {
-                        continue; // a late duplicate of an earlier round
+                Ok(Some((i, at, round))) => {
+                    // A round not announced yet cannot have been delivered: a stray update.
+                    let Some(was) = seen.get_mut(round).map(|r| &mut r[i]) else {
+                        continue;
+                    };
+                    if std::mem::replace(was, true) {
+                        continue;
+                    }
+                    delivery.saturating_record(at.saturating_sub(announced_at[round]).max(1));
+                    if round < k {
+                        late += 1;
+                        continue;
                     }
                     count += 1;
-                    delivery.saturating_record(at.saturating_sub(announced).max(1));
                     first = first.min(at);
                     latest = latest.max(at);
                 }
@@ -141,17 +165,36 @@ pub async fn run(
             }
         }
         delivered += count as u64;
-        missing += (consumers - count) as u64;
         if count > 0 {
             last.saturating_record(latest.saturating_sub(announced).max(1));
             spread.saturating_record(latest.saturating_sub(first).max(1));
         }
         tokio::time::sleep(pause).await;
     }
+    // Stragglers: delivered, but after their round's 5 s. Wait while they keep coming (5 s
+    // after the latest, at most 60 s), so "missing" means not delivered at all.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+    let outstanding = |seen: &[Vec<bool>]| seen.iter().flatten().filter(|s| !**s).count();
+    while outstanding(&seen) > 0 {
+        let grace = (tokio::time::Instant::now() + Duration::from_secs(5)).min(give_up);
+        match tokio::time::timeout_at(grace, rx.recv()).await {
+            Ok(Some((i, at, round))) => {
+                if let Some(was) = seen.get_mut(round).map(|r| &mut r[i])
+                    && !std::mem::replace(was, true)
+                {
+                    delivery.saturating_record(at.saturating_sub(announced_at[round]).max(1));
+                    late += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    let missing = outstanding(&seen) as u64;
     Ok(StreamsOutcome {
         consumers,
         notifies,
         delivered,
+        late,
         missing,
         delivery,
         last,
