@@ -6,10 +6,10 @@ mod common;
 
 use common::{SseReader, split_id};
 use mcp_hive::config::Settings;
-use mcp_hive::registry::Registry;
 use mcp_hive::registry::prompt::{PromptArgument, PromptDef};
 use mcp_hive::registry::resource::{ResourceDef, text_contents};
 use mcp_hive::registry::tool::{CallToolResult, ToolError, ToolSpec};
+use mcp_hive::registry::{Registry, ServerEvent};
 use mcp_hive::startup::Application;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -278,4 +278,74 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
     assert_eq!(update["params"]["uri"], "app://doc");
     // Exactly once, although both replicas received the event.
     assert!(sse.next(Duration::from_millis(500)).await.is_none());
+}
+
+/// Server events reach the standalone stream in the order they were announced, also when each
+/// append is a Redis round trip (the actor stores them one after another, not concurrently).
+#[actix_web::test]
+async fn standalone_notifications_keep_their_order() {
+    let redis = common::RedisServer::start();
+    let env: HashMap<String, String> = [
+        ("PORT", "0".to_owned()),
+        ("REDIS_URL", redis.url()),
+        ("DISABLE_AUTH", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let registry = Registry::new();
+    let app =
+        Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+    let url = format!("http://127.0.0.1:{}/mcp", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let res = post(&http, &url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
+    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let res = http
+        .get(&url)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &sid)
+        .send()
+        .await
+        .unwrap();
+    let mut sse = SseReader::new(res);
+    let _priming = sse.next(Duration::from_secs(5)).await.unwrap();
+
+    let kinds = [
+        (
+            ServerEvent::ToolsChanged,
+            "notifications/tools/list_changed",
+        ),
+        (
+            ServerEvent::PromptsChanged,
+            "notifications/prompts/list_changed",
+        ),
+        (
+            ServerEvent::ResourcesChanged,
+            "notifications/resources/list_changed",
+        ),
+    ];
+    let count = 90;
+    let expected: Vec<&str> = (0..count).map(|i| kinds[i % 3].1).collect();
+    for i in 0..count {
+        registry.announce_local(kinds[i % 3].0.clone());
+    }
+    let mut methods = Vec::new();
+    let mut seqs = Vec::new();
+    while methods.len() < count {
+        let ev = sse
+            .next(Duration::from_secs(5))
+            .await
+            .expect("notification");
+        seqs.push(split_id(ev.id.as_deref().unwrap()).1);
+        methods.push(ev.json().unwrap()["method"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(methods, expected, "announcement order");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "event ids ascend: {seqs:?}"
+    );
+    handle.stop(false).await;
 }

@@ -8,9 +8,11 @@ use crate::protocol::jsonrpc::notification_value;
 use crate::registry::ServerEvent;
 use crate::session::event_id::STANDALONE_STREAM;
 use crate::session::signal::Signal;
+use crate::session::stream::StreamWriter;
 use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 impl StreamHandler<ServerEvent> for SessionActor {
     /// Turns a server event into a notification on the standalone stream. Only the actor that
@@ -37,18 +39,44 @@ impl StreamHandler<ServerEvent> for SessionActor {
                 notification_value("notifications/resources/updated", json!({"uri": uri}))
             }
         };
-        let writer = self.writer(STANDALONE_STREAM);
-        ctx.spawn(
-            async move {
-                if let Err(e) = writer.send(&message).await {
-                    tracing::debug!(error = %e, "could not store notification");
-                }
-            }
-            .into_actor(self),
-        );
+        self.notify_standalone(ctx, message);
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+impl SessionActor {
+    /// Queues a notification for the standalone stream. One writer per actor stores the queue
+    /// in order: appends spawned one by one could overtake each other (each is a separate
+    /// Redis round trip), and the client would see `list_changed` notifications out of order.
+    /// The queue is bounded ([`OUTBOX_CAPACITY`]); when the store cannot keep up, further
+    /// notifications are dropped with a warning rather than held without limit.
+    fn notify_standalone(&mut self, ctx: &mut Context<Self>, message: Value) {
+        let outbox = match &self.outbox {
+            Some(outbox) if !outbox.is_closed() => outbox.clone(),
+            _ => {
+                let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+                ctx.spawn(drain_outbox(self.writer(STANDALONE_STREAM), rx).into_actor(self));
+                self.outbox = Some(tx.clone());
+                tx
+            }
+        };
+        if let Err(mpsc::error::TrySendError::Full(_)) = outbox.try_send(message) {
+            tracing::warn!(session = %self.facts.id, "notification queue full; notification dropped");
+        }
+    }
+}
+
+/// Notifications a session's standalone stream may have queued for the store at once.
+pub(super) const OUTBOX_CAPACITY: usize = 256;
+
+/// Stores queued notifications one after another until the actor stops.
+async fn drain_outbox(writer: StreamWriter, mut rx: mpsc::Receiver<Value>) {
+    while let Some(message) = rx.recv().await {
+        if let Err(e) = writer.send(&message).await {
+            tracing::debug!(error = %e, "could not store notification");
+        }
+    }
 }
 
 impl StreamHandler<Signal> for SessionActor {

@@ -93,6 +93,9 @@ pub struct SessionActor {
     prune_at: usize,
     /// An `initialize` of a session opened before it is being stored.
     initializing: bool,
+    /// Notifications for the standalone stream, stored in order by one writer (created on the
+    /// first server event; see `inbound`).
+    outbox: Option<tokio::sync::mpsc::Sender<Value>>,
     next_connection: u64,
     last_activity: Instant,
     last_touch: Instant,
@@ -116,6 +119,7 @@ impl SessionActor {
             connections: HashMap::new(),
             prune_at: PRUNE_MIN,
             initializing: false,
+            outbox: None,
             next_connection: 0,
             last_activity: now,
             last_touch: now,
