@@ -42,9 +42,8 @@ pub struct MemoryStoreConfig {
 struct StreamLog {
     events: VecDeque<(u64, Arc<str>, Instant)>,
     last_seq: u64,
+    /// Set when the stream moves to the ended ones (see `Entry::end`).
     closed: bool,
-    /// When the stream ended (its events are dropped after the closed-stream retention).
-    closed_at: Option<Instant>,
     wake: watch::Sender<u64>,
 }
 
@@ -54,7 +53,6 @@ impl StreamLog {
             events: VecDeque::new(),
             last_seq: 0,
             closed: false,
-            closed_at: None,
             wake: watch::channel(0).0,
         }
     }
@@ -91,7 +89,6 @@ impl Entry {
     fn end(&mut self, stream: &str, now: Instant) {
         let mut log = self.streams.remove(stream).unwrap_or_else(StreamLog::new);
         log.closed = true;
-        log.closed_at = Some(now);
         log.events.shrink_to_fit();
         self.ended.insert(stream.to_owned(), log);
         self.ended_order.push_back((now, stream.to_owned()));
