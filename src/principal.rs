@@ -31,35 +31,44 @@ impl Principal {
     /// be mistaken for a client id). Scopes are not part of it: a client may step up to more
     /// scopes and keep its session.
     pub fn binding_key(&self) -> String {
-        let issuer = self.issuer.as_deref().unwrap_or("").trim_end_matches('/');
-        match (&self.subject, &self.client_id) {
-            (Some(sub), _) => format!("{issuer}|sub:{sub}"),
-            (None, Some(client)) => format!("{issuer}|client:{client}"),
-            (None, None) => format!("{issuer}|-"),
+        let (issuer, who) = self.binding();
+        match who {
+            Who::Subject(sub) => format!("{issuer}|sub:{sub}"),
+            Who::Client(client) => format!("{issuer}|client:{client}"),
+            Who::Nobody => format!("{issuer}|-"),
         }
     }
 
-    /// Whether `other` has the same [`binding_key`](Self::binding_key) components (issuer
-    /// without trailing `/`, and subject, or client id when there is no subject), compared
-    /// field by field without building the keys: the per-request session ownership check.
+    /// Whether `other` has the same [`binding_key`](Self::binding_key), compared field by
+    /// field without building the keys: the per-request session ownership check.
     pub fn same_binding(&self, other: &Principal) -> bool {
-        fn issuer(p: &Principal) -> &str {
-            p.issuer.as_deref().unwrap_or("").trim_end_matches('/')
-        }
-        fn who(p: &Principal) -> (u8, &str) {
-            match (&p.subject, &p.client_id) {
-                (Some(sub), _) => (0, sub),
-                (None, Some(client)) => (1, client),
-                (None, None) => (2, ""),
-            }
-        }
-        issuer(self) == issuer(other) && who(self) == who(other)
+        self.binding() == other.binding()
+    }
+
+    /// The components of [`binding_key`](Self::binding_key): issuer without trailing `/`, and
+    /// subject, or client id when there is no subject.
+    fn binding(&self) -> (&str, Who<'_>) {
+        let issuer = self.issuer.as_deref().unwrap_or("").trim_end_matches('/');
+        let who = match (&self.subject, &self.client_id) {
+            (Some(sub), _) => Who::Subject(sub),
+            (None, Some(client)) => Who::Client(client),
+            (None, None) => Who::Nobody,
+        };
+        (issuer, who)
     }
 
     /// Whether the principal was granted `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
+}
+
+/// Who a session is bound to, besides the issuer (tagged, so a subject is never a client id).
+#[derive(PartialEq)]
+enum Who<'a> {
+    Subject(&'a str),
+    Client(&'a str),
+    Nobody,
 }
 
 #[cfg(test)]
