@@ -5,10 +5,17 @@ mod common;
 
 use mcp_hive::store::memory::{MemoryStore, MemoryStoreConfig};
 use mcp_hive::store::redis::{RedisConfig, RedisStore};
-use mcp_hive::store::{EventStore, SessionPatch, SessionRecord, SessionStore, StoreError};
+use mcp_hive::store::{
+    EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A batch's events as (sequence number, data).
+fn numbered(batch: &EventBatch) -> Vec<(u64, &str)> {
+    batch.events.iter().map(|e| (e.seq, &*e.data)).collect()
+}
 
 fn record(id: &str) -> SessionRecord {
     SessionRecord {
@@ -451,14 +458,14 @@ async fn ended_streams_are_dropped_after_their_retention() {
         ..redis_config(redis.url())
     });
     let batch = other.read_after("r", "p7", 0, 10).await.unwrap();
-    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    let seen = numbered(&batch);
     assert_eq!((seen, batch.closed), (vec![(1, "r")], true));
     let batch = other.read_after("r", "p7", 1, 10).await.unwrap();
     assert!(batch.events.is_empty() && batch.closed);
     let info = other.stream_info("r", "p7").await.unwrap().unwrap();
     assert_eq!((info.last_seq, info.closed), (1, true));
     let batch = other.read_after("r", "other", 0, 10).await.unwrap();
-    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    let seen = numbered(&batch);
     assert_eq!((seen, batch.closed), (vec![(1, "x")], true));
     // A stream that had events before its final one keeps them all in its Redis stream.
     store
@@ -470,7 +477,7 @@ async fn ended_streams_are_dropped_after_their_retention() {
         .await
         .unwrap();
     let batch = other.read_after("r", "two", 0, 10).await.unwrap();
-    let seen: Vec<(u64, &str)> = batch.events.iter().map(|e| (e.seq, &*e.data)).collect();
+    let seen = numbered(&batch);
     assert_eq!((seen, batch.closed), (vec![(1, "a"), (2, "b")], true));
     assert_eq!(redis.cli(&["GET", "mcp:{r}:ended:two"]), "2");
     // The operator's view counts the event kept in the marker.
