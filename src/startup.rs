@@ -4,9 +4,13 @@
 //! Shutdown (SIGTERM or SIGINT), see [`Application::run_until_stopped`]:
 //! 1. the replica turns not-ready (`/readyz` 503) and closes its GET-like SSE connections
 //!    (standalone, listen, HTTP+SSE; clients got a `retry` hint and resume with `Last-Event-ID`
-//!    on another replica);
+//!    on another replica), and moves session actors off the HTTP worker threads: each one living
+//!    on a worker stops once nothing runs on it, and sessions continue on actors on dedicated
+//!    threads (`session::home`);
 //! 2. it keeps serving for `server.drain_delay_secs` so load balancers stop routing to it;
-//! 3. the listener stops accepting; in-flight POSTs finish on their own connection, except that
+//! 3. once no session actor lives on an HTTP worker any more (or the budget runs out: a worker
+//!    takes its actors with it when it stops), the listener stops accepting; in-flight POSTs
+//!    finish on their own connection, except that
 //!    POST streams still open one second before `server.shutdown_timeout_secs` runs out close
 //!    with the retry hint (their clients resume elsewhere);
 //! 4. requests still running on session actors (their clients resumed elsewhere and read their
@@ -222,8 +226,8 @@ impl Application {
         };
         let core = McpServer::new(registry, info, settings.protocol.page_size);
         let session_settings = SessionSettings::from_config(&settings);
-        // Session actors live on their own arbiters so that they outlive the HTTP workers
-        // during a graceful shutdown (see `SessionRegistry`).
+        // Actors not started on an HTTP worker (and all of them while a shutdown evacuates the
+        // workers) live on these arbiters, which outlive the HTTP server (`session::home`).
         let workers = if settings.server.workers > 0 {
             settings.server.workers
         } else {
@@ -264,6 +268,8 @@ impl Application {
         let legacy =
             (settings.transports.sse).then(|| http::legacy_sse::LegacyRoutes::new(&settings));
         let mut server = HttpServer::new(move || {
+            // Runs once on each worker thread: session actors may live here.
+            crate::session::home::mark_http_worker();
             let policy = policy.clone();
             let path = mcp_path.clone();
             let legacy = legacy.clone();
@@ -330,6 +336,7 @@ impl Application {
         let shutdown = self.shutdown.clone();
         let deadline = self.drain_deadline.clone();
         let (delay, budget) = (self.drain_delay, self.budget);
+        let sessions = self.sessions.clone();
         let started = actix_web::rt::spawn(async move {
             wait_for_signal().await;
             tracing::info!(
@@ -339,6 +346,7 @@ impl Application {
             );
             let began = tokio::time::Instant::now();
             shutdown.cancel();
+            sessions.evacuate();
             tokio::time::sleep(delay).await;
             // POST streams close one second before actix would cut their connections.
             let cut = budget.saturating_sub(Duration::from_secs(1));
@@ -346,6 +354,13 @@ impl Application {
                 tokio::time::sleep(cut).await;
                 deadline.cancel();
             });
+            // Actors living on an HTTP worker stop with it: wait until they have left.
+            if !sessions.wait_evacuated(budget).await {
+                tracing::warn!(
+                    actors = sessions.actors_on_workers(),
+                    "shutdown budget exhausted: stopping HTTP workers with session actors on them"
+                );
+            }
             handle.stop(true).await;
             began
         });

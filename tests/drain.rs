@@ -91,6 +91,53 @@ async fn a_post_stream_in_flight_finishes_on_its_own_connection() {
     );
 }
 
+/// Session actors live on the HTTP worker thread whose request started them, and a worker
+/// stops with the HTTP server. Calls whose connection is served by one worker while their
+/// actor lives on the other must still finish: the shutdown moves the actors off the workers
+/// first. Each session is initialized on its own connection (which then closes) and called on
+/// another, so with two workers actors and calls land on either; the calls differ in length so
+/// that one worker runs out of connections while the other's calls still run.
+#[tokio::test]
+async fn calls_finish_whichever_worker_their_actor_lives_on() {
+    let server = TestServer::start(&[("MCP_HIVE__SERVER__WORKERS", "2")]).await;
+    let mut calls = Vec::new();
+    for i in 0..8u64 {
+        let mut opener = Client::new(&server);
+        opener.initialize("2025-11-25", json!({})).await;
+        let mut caller = Client::new(&server);
+        caller.session = opener.session.clone();
+        drop(opener);
+        let (number, interval) = if i % 2 == 0 { (2, 100) } else { (8, 150) };
+        let sse = caller.post_stream(&counting(1, number, interval)).await;
+        calls.push((number, sse, caller));
+    }
+    sigterm(&server);
+    for (number, mut sse, _caller) in calls {
+        let mut messages = Vec::new();
+        let result = loop {
+            let ev = sse
+                .next(WAIT)
+                .await
+                .expect("the stream stays open until the result");
+            let Some(m) = ev.json() else { continue };
+            if m["id"] == 1 {
+                break m;
+            }
+            messages.push(m);
+        };
+        assert_eq!(
+            result["result"]["content"][0]["text"],
+            format!("Counted to {number}"),
+            "{result}"
+        );
+        assert_eq!(progress(&messages), (1..=number).collect::<Vec<_>>());
+    }
+    assert!(
+        server.terminate(Duration::from_secs(5)).await,
+        "exits once drained"
+    );
+}
+
 #[tokio::test]
 async fn the_drain_delay_keeps_serving_while_not_ready() {
     let server = TestServer::start(&[("MCP_HIVE__SERVER__DRAIN_DELAY_SECS", "2")]).await;

@@ -139,6 +139,8 @@ pub struct SessionConfig {
     pub max_sessions: usize,
     /// Confirm cached sessions against a shared store on each request.
     pub verify_each_request: bool,
+    /// Run session actors on the HTTP worker thread that starts them.
+    pub actors_on_http_workers: bool,
 }
 
 /// `[store]`.

@@ -199,6 +199,11 @@ impl SessionHandle {
         self.addr.do_send(crate::session::actor::EndLocally);
     }
 
+    /// Asks the actor to leave its HTTP worker thread (graceful shutdown).
+    pub(crate) fn evacuate(&self) {
+        self.addr.do_send(crate::session::actor::Evacuate);
+    }
+
     /// Ends the session and deletes its stored state.
     pub async fn terminate(&self) -> Result<(), SessionError> {
         self.addr

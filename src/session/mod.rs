@@ -2,12 +2,14 @@
 //! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created and
 //! rehydrated by [`registry::SessionRegistry`], with SSE streams as durable event logs
 //! ([`stream`], [`event_id`]), when a POST stream's runner record is stored ([`runner_gate`]), the client-facing side of running requests ([`peer`]) and the
-//! count of running requests a graceful shutdown waits for ([`drain`]).
+//! count of running requests a graceful shutdown waits for ([`drain`]), and which thread an actor
+//! lives on ([`home`]).
 
 pub mod actor;
 pub mod drain;
 pub mod event_id;
 pub mod handle;
+pub mod home;
 pub mod peer;
 pub mod registry;
 pub mod request;

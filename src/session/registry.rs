@@ -14,6 +14,7 @@ use crate::protocol::version::ProtocolVersion;
 use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
 use crate::session::drain::InFlight;
 use crate::session::handle::{SessionError, SessionHandle};
+use crate::session::home::Homes;
 use crate::session::peer::SessionShared;
 use crate::store::bus::Bus;
 use crate::store::runner::RunnerStore;
@@ -44,6 +45,9 @@ pub struct SessionSettings {
     /// Redis round trip that also slides its TTL); without it, a request landing within a few
     /// milliseconds of a DELETE on another replica may still be served.
     pub verify_each_request: bool,
+    /// Start actors on the HTTP worker thread whose request starts them (see
+    /// [`crate::session::home`]); otherwise always on the dedicated arbiters.
+    pub actors_on_http_workers: bool,
 }
 
 impl SessionSettings {
@@ -59,6 +63,7 @@ impl SessionSettings {
             touch_every: Duration::from_secs((s.idle_timeout_secs / 10).clamp(1, 60)),
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             verify_each_request: s.verify_each_request,
+            actors_on_http_workers: s.actors_on_http_workers,
             default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
         }
     }
@@ -84,6 +89,8 @@ pub struct SessionDeps {
     pub settings: SessionSettings,
     /// Requests running on this replica's actors (a graceful shutdown waits for them).
     pub in_flight: Arc<InFlight>,
+    /// Which thread new actors live on; the actors living on HTTP workers.
+    pub homes: Homes,
     live: Mutex<HashMap<String, (u64, SessionHandle)>>,
 }
 
@@ -143,9 +150,10 @@ pub struct NewSession {
 
 /// Creates, finds and rehydrates session actors.
 ///
-/// Actors run on dedicated arbiters (threads with their own event loop), not on the HTTP
-/// workers: a worker that stops during graceful shutdown must not take down sessions whose
-/// requests other workers are still finishing.
+/// An actor started by a request on an HTTP worker lives on that worker's thread; others live
+/// on dedicated arbiters (threads with their own event loop) that outlive the HTTP server. A
+/// graceful shutdown evacuates the workers first ([`SessionRegistry::evacuate`], see
+/// [`crate::session::home`]).
 #[derive(Clone)]
 pub struct SessionRegistry {
     deps: Arc<SessionDeps>,
@@ -174,6 +182,7 @@ impl SessionRegistry {
                 runners: backends.runners,
                 shared_store: backends.shared,
                 replica: Arc::from(replica),
+                homes: Homes::new(settings.actors_on_http_workers),
                 settings,
                 in_flight: InFlight::new(),
                 live: Mutex::new(HashMap::new()),
@@ -214,6 +223,27 @@ impl SessionRegistry {
         if self.deps.shared_store {
             crate::session::actor::takeover::spawn_heartbeat(Arc::clone(&self.deps));
         }
+    }
+
+    /// Moves session actors off the HTTP workers (graceful shutdown): new actors start on the
+    /// dedicated arbiters, and each actor living on a worker leaves the live table and stops
+    /// once nothing runs on it (see [`crate::session::home`]).
+    pub fn evacuate(&self) {
+        self.deps.homes.evacuate();
+        let live = self.deps.live.lock();
+        for (_, handle) in live.values() {
+            handle.evacuate();
+        }
+    }
+
+    /// Actors still living on HTTP workers.
+    pub fn actors_on_workers(&self) -> usize {
+        self.deps.homes.on_workers()
+    }
+
+    /// Waits until no actor lives on an HTTP worker any more, at most `timeout`.
+    pub async fn wait_evacuated(&self, timeout: Duration) -> bool {
+        self.deps.homes.wait_evacuated(timeout).await
     }
 
     /// Waits until no request runs on this replica's actors, at most `timeout` (graceful
@@ -369,8 +399,10 @@ impl SessionRegistry {
         ));
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let actor = SessionActor::new(facts.clone(), generation, Arc::clone(&self.deps), shared);
-        let addr: Addr<SessionActor> = if self.arbiters.is_empty() {
-            actor.start()
+        // Read under the live table's lock: `evacuate` sets its flag, then takes the lock.
+        let home = self.deps.homes.place();
+        let addr: Addr<SessionActor> = if home.is_some() || self.arbiters.is_empty() {
+            actor.homed(home).start()
         } else {
             let arbiter = &self.arbiters[generation as usize % self.arbiters.len()];
             SessionActor::start_in_arbiter(arbiter, move |_ctx| actor)

@@ -221,6 +221,37 @@ impl Handler<EndLocally> for SessionActor {
     }
 }
 
+/// Leave the HTTP worker thread (graceful shutdown, see [`crate::session::home`]): an actor
+/// living on a worker leaves the live-actor table at once, so the session's next request
+/// rehydrates it on a dedicated arbiter, and stops as soon as nothing runs on it. Actors on the
+/// arbiters ignore it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Evacuate;
+
+/// How often an evacuating actor checks whether it can stop.
+const EVACUATE_CHECK: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Handler<Evacuate> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, _msg: Evacuate, ctx: &mut Self::Context) {
+        if self.home.is_none() {
+            return;
+        }
+        self.deps.forget(&self.facts.id, self.generation);
+        if !self.busy() {
+            ctx.stop();
+            return;
+        }
+        ctx.run_interval(EVACUATE_CHECK, |act, ctx| {
+            if !act.busy() {
+                tracing::debug!(session = %act.facts.id, "session actor left its HTTP worker");
+                ctx.stop();
+            }
+        });
+    }
+}
+
 /// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
 #[derive(Message)]
 #[rtype(result = "Result<(), SessionError>")]

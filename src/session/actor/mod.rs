@@ -19,6 +19,7 @@
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId};
 use crate::protocol::server::Outcome;
+use crate::session::drain::InFlightGuard;
 use crate::session::handle::{Connection, ConnectionGuard};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
@@ -29,7 +30,9 @@ mod inbound;
 mod init;
 mod messages;
 pub(crate) mod takeover;
-pub use messages::{Attach, Detach, DropConnection, EndLocally, Post, Refresh, Terminate};
+pub use messages::{
+    Attach, Detach, DropConnection, EndLocally, Evacuate, Post, Refresh, Terminate,
+};
 
 use crate::session::stream::StreamWriter;
 use actix::prelude::*;
@@ -93,6 +96,8 @@ pub struct SessionActor {
     prune_at: usize,
     /// An `initialize` of a session opened before it is being stored.
     initializing: bool,
+    /// Held while the actor lives on an HTTP worker thread (see [`crate::session::home`]).
+    home: Option<InFlightGuard>,
     /// Notifications for the standalone stream, stored in order by one writer (created on the
     /// first server event; see `inbound`).
     outbox: Option<tokio::sync::mpsc::Sender<Value>>,
@@ -120,15 +125,31 @@ impl SessionActor {
             prune_at: PRUNE_MIN,
             initializing: false,
             outbox: None,
+            home: None,
             next_connection: 0,
             last_activity: now,
             last_touch: now,
         }
     }
 
+    /// The same actor, living on the current HTTP worker thread while it holds `home`.
+    pub(crate) fn homed(mut self, home: Option<InFlightGuard>) -> Self {
+        self.home = home;
+        self
+    }
+
     /// The live connection attached to `stream`.
     fn attached(&self, stream: &str) -> Option<&Attached> {
         self.connections.get(stream).filter(|c| c.live())
+    }
+
+    /// Whether anything runs on the actor: a request, an attached connection or a
+    /// server-to-client request awaiting its answer (prunes detached connections first).
+    fn busy(&mut self) -> bool {
+        self.prune();
+        !self.in_flight.is_empty()
+            || !self.connections.is_empty()
+            || !self.shared.pending.lock().is_empty()
     }
 
     /// Drops the entries of connections that detached by cancelling their ticket.
@@ -382,11 +403,7 @@ impl Actor for SessionActor {
         ctx.add_stream(signals);
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
-            act.prune();
-            let busy = !act.in_flight.is_empty()
-                || !act.connections.is_empty()
-                || !act.shared.pending.lock().is_empty();
-            if busy {
+            if act.busy() {
                 act.last_activity = Instant::now();
                 if act.last_touch.elapsed() >= act.deps.settings.touch_every {
                     act.touch(ctx);
