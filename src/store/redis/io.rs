@@ -3,8 +3,8 @@
 //!
 //! A multiplexed Redis connection is driven by a task on the runtime that opened it. Opened on
 //! an actix HTTP worker, it would die with that worker, and workers stop first in a graceful
-//! shutdown, while session actors (on their own arbiters) still store the last events of the
-//! requests they finish. Opening every connection here keeps them alive until the store goes.
+//! shutdown, while session actors (moved to their own arbiters by then, see `session::home`)
+//! still store the last events of the requests they finish. Opening every connection here keeps them alive until the store goes.
 
 use std::future::Future;
 use tokio::runtime::Handle;
