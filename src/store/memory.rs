@@ -12,6 +12,9 @@
 //! under the store's one lock stalled every request (p99 217 ms, max 462 ms at 6,000 SSE
 //! calls/s before; 7 ms and 27 ms after, BENCHMARKS.md). The sweeper runs every second, and
 //! what it removes is dropped after the lock is released.
+//!
+//! An ended stream keeps only its events ([`EndedLog`]): no wake-up channel and no append
+//! times, 0.4 KiB per retained one-event reply instead of 0.88 KiB.
 
 use super::{
     EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
@@ -39,11 +42,11 @@ pub struct MemoryStoreConfig {
     pub closed_retention: Duration,
 }
 
+/// An open stream: its events with their append times (trimmed by length and age) and the
+/// channel that wakes its readers.
 struct StreamLog {
     events: VecDeque<(u64, Arc<str>, Instant)>,
     last_seq: u64,
-    /// Set when the stream moves to the ended ones (see `Entry::end`).
-    closed: bool,
     wake: watch::Sender<u64>,
 }
 
@@ -52,8 +55,60 @@ impl StreamLog {
         Self {
             events: VecDeque::new(),
             last_seq: 0,
-            closed: false,
             wake: watch::channel(0).0,
+        }
+    }
+}
+
+/// An ended stream, kept replayable for the closed-stream retention: its events and nothing
+/// else. It needs no wake-up channel (nothing is appended any more, and a reader of an ended
+/// stream reads to its end without waiting), which halves what a retained SSE reply costs
+/// (a `watch` channel is a few hundred bytes; BENCHMARKS.md, 2026-12-06).
+struct EndedLog {
+    events: Box<[(u64, Arc<str>)]>,
+    last_seq: u64,
+}
+
+/// A stream's events and state, open or ended.
+#[derive(Clone, Copy)]
+enum Log<'a> {
+    Open(&'a StreamLog),
+    Ended(&'a EndedLog),
+}
+
+impl Log<'_> {
+    fn last_seq(self) -> u64 {
+        match self {
+            Log::Open(l) => l.last_seq,
+            Log::Ended(l) => l.last_seq,
+        }
+    }
+
+    fn closed(self) -> bool {
+        matches!(self, Log::Ended(_))
+    }
+
+    /// At most `limit` events after `after`.
+    fn after(self, after: u64, limit: usize) -> Vec<StoredEvent> {
+        let event = |(seq, data): (&u64, &Arc<str>)| StoredEvent {
+            seq: *seq,
+            data: Arc::clone(data),
+        };
+        match self {
+            Log::Open(l) => l
+                .events
+                .iter()
+                .filter(|(seq, _, _)| *seq > after)
+                .take(limit)
+                .map(|(seq, data, _)| event((seq, data)))
+                .collect(),
+            Log::Ended(l) => l
+                .events
+                .iter()
+                .filter(|(seq, _)| *seq > after)
+                .take(limit)
+                .map(|(seq, data)| event((seq, data)))
+                .collect(),
         }
     }
 }
@@ -64,7 +119,7 @@ struct Entry {
     /// Open streams.
     streams: HashMap<String, StreamLog>,
     /// Ended streams, kept for the closed-stream retention.
-    ended: HashMap<String, StreamLog>,
+    ended: HashMap<String, EndedLog>,
     /// Ended streams in the order they ended, for the sweeper.
     ended_order: VecDeque<(Instant, String)>,
 }
@@ -81,16 +136,29 @@ impl Entry {
     }
 
     /// A stream's log, open or ended.
-    fn log(&self, stream: &str) -> Option<&StreamLog> {
-        self.streams.get(stream).or_else(|| self.ended.get(stream))
+    fn log(&self, stream: &str) -> Option<Log<'_>> {
+        match self.streams.get(stream) {
+            Some(open) => Some(Log::Open(open)),
+            None => self.ended.get(stream).map(Log::Ended),
+        }
     }
 
-    /// Moves an open stream (created empty if unknown) to the ended ones.
+    /// Moves an open stream (created empty if unknown) to the ended ones. The caller has just
+    /// announced a new version on its channel; dropping the sender here still lets a waiting
+    /// reader see that version first (`watch::Receiver::changed` reports an unseen version
+    /// before the closed channel), read to the end and find the stream ended.
     fn end(&mut self, stream: &str, now: Instant) {
-        let mut log = self.streams.remove(stream).unwrap_or_else(StreamLog::new);
-        log.closed = true;
-        log.events.shrink_to_fit();
-        self.ended.insert(stream.to_owned(), log);
+        let ended = match self.streams.remove(stream) {
+            Some(open) => EndedLog {
+                events: open.events.into_iter().map(|(s, d, _)| (s, d)).collect(),
+                last_seq: open.last_seq,
+            },
+            None => EndedLog {
+                events: Box::new([]),
+                last_seq: 0,
+            },
+        };
+        self.ended.insert(stream.to_owned(), ended);
         self.ended_order.push_back((now, stream.to_owned()));
     }
 }
@@ -351,8 +419,7 @@ impl EventStore for MemoryStore {
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
         self.with_live(session, |e| {
-            if let Some(log) = e.ended.get(stream) {
-                log.wake.send_modify(|v| *v = v.wrapping_add(1));
+            if e.ended.contains_key(stream) {
                 return Ok(());
             }
             let log = e
@@ -376,20 +443,11 @@ impl EventStore for MemoryStore {
             let Some(log) = e.log(stream) else {
                 return Ok(EventBatch::default());
             };
-            let events: Vec<StoredEvent> = log
-                .events
-                .iter()
-                .filter(|(seq, _, _)| *seq > after)
-                .take(limit)
-                .map(|(seq, data, _)| StoredEvent {
-                    seq: *seq,
-                    data: Arc::clone(data),
-                })
-                .collect();
-            let drained = events.last().is_none_or(|ev| ev.seq >= log.last_seq);
+            let events = log.after(after, limit);
+            let drained = events.last().is_none_or(|ev| ev.seq >= log.last_seq());
             Ok(EventBatch {
                 events,
-                closed: log.closed && drained,
+                closed: log.closed() && drained,
             })
         })
     }
@@ -401,8 +459,8 @@ impl EventStore for MemoryStore {
     ) -> Result<Option<StreamInfo>, StoreError> {
         self.with_live(session, |e| {
             Ok(e.log(stream).map(|log| StreamInfo {
-                last_seq: log.last_seq,
-                closed: log.closed,
+                last_seq: log.last_seq(),
+                closed: log.closed(),
             }))
         })
     }
@@ -410,7 +468,9 @@ impl EventStore for MemoryStore {
     fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {
         self.with_live(session, |e| {
             if let Some(log) = e.ended.get(stream) {
-                return Ok(log.wake.subscribe());
+                // Nothing will be announced: a channel whose sender is already gone, at the
+                // stream's last sequence number.
+                return Ok(watch::channel(log.last_seq).1);
             }
             Ok(e.streams
                 .entry(stream.to_owned())
