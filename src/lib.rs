@@ -31,4 +31,5 @@ pub mod startup;
 pub mod stdio;
 pub mod store;
 pub mod telemetry;
+pub mod threads;
 pub mod tools;

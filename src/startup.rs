@@ -269,7 +269,7 @@ impl Application {
             (settings.transports.sse).then(|| http::legacy_sse::LegacyRoutes::new(&settings));
         let mut server = HttpServer::new(move || {
             // Runs once on each worker thread: session actors may live here.
-            crate::session::home::mark_http_worker();
+            crate::threads::mark_http_worker();
             let policy = policy.clone();
             let path = mcp_path.clone();
             let legacy = legacy.clone();

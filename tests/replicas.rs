@@ -337,7 +337,7 @@ async fn redis_outage_gives_503_then_recovers() {
 #[tokio::test]
 async fn redis_connections_are_bounded() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
+    let r = replicas(&redis, 2, &[("MCP_HIVE__SERVER__WORKERS", "2")]).await;
     let mut streams = Vec::new();
     for i in 0..40 {
         let mut c = Client::new(&r[i % 2]);
@@ -352,9 +352,10 @@ async fn redis_connections_are_bounded() {
         .find_map(|l| l.strip_prefix("connected_clients:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap();
-    // Per replica: pool (4) + one pub/sub connection; plus this redis-cli.
+    // Per replica: one per HTTP worker (2) + pool (4) + one pub/sub connection; plus this
+    // redis-cli.
     assert!(
-        connected <= 2 * 5 + 1,
+        connected <= 2 * (2 + 4 + 1) + 1,
         "{connected} connections for 40 sessions and streams"
     );
 }

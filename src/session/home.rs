@@ -18,26 +18,10 @@
 //! or when the shutdown budget runs out.
 
 use crate::session::drain::{InFlight, InFlightGuard};
-use std::cell::Cell;
+use crate::threads::on_http_worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-thread_local! {
-    /// Set on the threads of the HTTP workers by [`mark_http_worker`].
-    static HTTP_WORKER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks the current thread as an HTTP worker. Called by the application factory, which
-/// actix-web runs once on each worker thread.
-pub fn mark_http_worker() {
-    HTTP_WORKER.with(|w| w.set(true));
-}
-
-/// Whether the current thread is an HTTP worker.
-fn on_http_worker() -> bool {
-    HTTP_WORKER.with(Cell::get)
-}
 
 /// The placement policy and the count of actors living on HTTP workers.
 #[derive(Debug)]
@@ -101,7 +85,7 @@ mod tests {
         let std_thread = std::thread::spawn(|| {
             let homes = Homes::new(true);
             let off_worker = homes.place().is_none();
-            mark_http_worker();
+            crate::threads::mark_http_worker();
             let guard = homes.place();
             let counted = homes.on_workers();
             homes.evacuate();

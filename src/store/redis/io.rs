@@ -1,10 +1,12 @@
 //! The Redis store's own I/O runtime (one thread per core) that owns the background tasks of
-//! the store's connections for the life of the store.
+//! the pool's connections for the life of the store.
 //!
 //! A multiplexed Redis connection is driven by a task on the runtime that opened it. Opened on
-//! an actix HTTP worker, it would die with that worker, and workers stop first in a graceful
+//! an actix HTTP worker, it dies with that worker, and workers stop first in a graceful
 //! shutdown, while session actors (moved to their own arbiters by then, see `session::home`)
-//! still store the last events of the requests they finish. Opening every connection here keeps them alive until the store goes.
+//! still store the last events of the requests they finish. The pool's connections are opened
+//! here and live until the store goes; only an HTTP worker's own connection, used by nothing
+//! but that worker, lives on the worker (see the module docs of the store).
 
 use std::future::Future;
 use tokio::runtime::Handle;

@@ -1,11 +1,16 @@
 //! The Redis store: session records, per-stream event logs, task records (`tasks.rs`) and the bus
 //! between replicas, so that any number of `mcp-hive serve` replicas behave as one server.
 //!
-//! - Connections: a `deadpool-redis` pool of `store.pool_size` multiplexed connections plus one
-//!   pub/sub connection per replica, whatever the number of sessions and streams. Connections
-//!   are made on the store's own I/O thread ([`io`]), not on whichever HTTP worker or actor
-//!   arbiter needed one first: a worker that stops during a graceful shutdown must not take
-//!   down connections that session actors still use to store their last events.
+//! - Connections: per replica, one multiplexed connection per HTTP worker thread, a
+//!   `deadpool-redis` pool of `store.pool_size` multiplexed connections and one pub/sub
+//!   connection, whatever the number of sessions and streams. An operation running on an HTTP
+//!   worker (the request path, and the session actors living there, see
+//!   [`crate::session::home`]) uses that worker's own connection, opened on the worker and
+//!   driven by its event loop: no wake-up of another thread per command (a third less replica
+//!   CPU per Redis `tools/call`, BENCHMARKS.md, 2026-12-06). Everything else uses the pool,
+//!   whose connections live on the store's own I/O thread ([`io`]) and outlive the HTTP
+//!   workers: a worker's connection dies with the worker, which stops only after the session
+//!   actors have left it in a graceful shutdown.
 //! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
 //! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>`; each replica's
 //!   listener wakes its local readers, except for its own appends (`origin` is this store's
@@ -17,7 +22,8 @@
 //!   replica of an older version reads the extra field as a bad sequence number and wakes its
 //!   readers anyway (they then read Redis), so a rolling upgrade keeps working.
 //! - Outage: every operation has a time limit; failures are [`StoreError::Unavailable`] (HTTP
-//!   503 with `Retry-After`); the pool and the listener reconnect by themselves.
+//!   503 with `Retry-After`); a connection that failed or stalled is replaced on next use, and
+//!   the listener reconnects by itself.
 //!
 //! - Measurement: every operation has a name (`session.load`, `events.append`, ...) and is
 //!   reported with its duration and outcome to the [`StoreObserver`] set with
@@ -42,6 +48,7 @@ use keys::Keys;
 use local::Local;
 use redis::aio::MultiplexedConnection;
 use redis::{RedisError, RedisResult};
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -87,6 +94,22 @@ pub struct RedisStore {
     observer: OnceLock<Arc<dyn StoreObserver>>,
     /// This store's id in the wake-ups it publishes, so its listener skips its own.
     origin: Arc<str>,
+}
+
+/// Where an operation's connection came from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The current HTTP worker thread's own connection.
+    Worker,
+    /// A slot of the shared pool.
+    Slot(usize),
+}
+
+thread_local! {
+    /// The connections opened on this thread (an HTTP worker), one per store (by its `origin`:
+    /// tests run several stores in one process). Dropped with the thread.
+    static WORKER_CONNECTIONS: RefCell<Vec<(Arc<str>, MultiplexedConnection)>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -174,10 +197,14 @@ impl RedisStore {
     }
 
     /// A shared connection from the next slot, connecting it first if needed.
-    async fn connection(&self) -> Result<(usize, MultiplexedConnection), StoreError> {
+    /// The connection for an operation on this thread: the HTTP worker's own, else a pool slot.
+    async fn connection(&self) -> Result<(Source, MultiplexedConnection), StoreError> {
+        if crate::threads::on_http_worker() {
+            return Ok((Source::Worker, self.worker_connection().await?));
+        }
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed) % self.config.pool_size.max(1);
         if let Some(conn) = self.slots.lock().get(slot).cloned().flatten() {
-            return Ok((slot, conn));
+            return Ok((Source::Slot(slot), conn));
         }
         let pool = self.pool.clone();
         let conn = self
@@ -189,12 +216,44 @@ impl RedisStore {
         if let Some(entry) = self.slots.lock().get_mut(slot) {
             *entry = Some(conn.clone());
         }
-        Ok((slot, conn))
+        Ok((Source::Slot(slot), conn))
     }
 
-    fn drop_slot(&self, slot: usize) {
-        if let Some(entry) = self.slots.lock().get_mut(slot) {
-            *entry = None;
+    /// This HTTP worker thread's connection to this store's Redis, opened on first use.
+    async fn worker_connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        let open = WORKER_CONNECTIONS.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(origin, _)| *origin == self.origin)
+                .map(|(_, conn)| conn.clone())
+        });
+        if let Some(conn) = open {
+            return Ok(conn);
+        }
+        let conn = self
+            .client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(unavailable)?;
+        WORKER_CONNECTIONS.with(|c| {
+            let mut c = c.borrow_mut();
+            // Two operations may have connected at once: keep one.
+            c.retain(|(origin, _)| *origin != self.origin);
+            c.push((Arc::clone(&self.origin), conn.clone()));
+        });
+        Ok(conn)
+    }
+
+    /// Forgets a connection that failed or stalled; the next operation opens another.
+    fn drop_connection(&self, source: Source) {
+        match source {
+            Source::Worker => WORKER_CONNECTIONS
+                .with(|c| c.borrow_mut().retain(|(origin, _)| *origin != self.origin)),
+            Source::Slot(slot) => {
+                if let Some(entry) = self.slots.lock().get_mut(slot) {
+                    *entry = None;
+                }
+            }
         }
     }
 
@@ -205,22 +264,22 @@ impl RedisStore {
         Fut: Future<Output = RedisResult<T>>,
     {
         let started = Instant::now();
-        let mut failed_slot = None;
+        let mut failed = None;
         let work = async {
-            let (slot, conn) = self.connection().await?;
-            failed_slot = Some(slot);
+            let (source, conn) = self.connection().await?;
+            failed = Some(source);
             let result = f(conn).await.map_err(map_err);
             if !matches!(result, Err(StoreError::Unavailable(_))) {
-                failed_slot = None;
+                failed = None;
             }
             result
         };
         let result = tokio::time::timeout(self.config.timeout, work)
             .await
             .unwrap_or_else(|_| Err(unavailable("Redis did not answer in time")));
-        if let Some(slot) = failed_slot {
+        if let Some(source) = failed {
             // A broken or stalled connection is replaced on next use.
-            self.drop_slot(slot);
+            self.drop_connection(source);
         }
         if let Some(observer) = self.observer.get() {
             observer.operation(name, started.elapsed(), result.as_ref().err());
