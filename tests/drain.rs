@@ -46,6 +46,23 @@ fn counting(id: i64, number: u64, interval_ms: u64) -> Value {
     body
 }
 
+/// Reads a POST stream up to the response to request id 1: the response and the messages
+/// before it. The stream must stay open until then.
+async fn until_result(sse: &mut SseReader) -> (Value, Vec<Value>) {
+    let mut messages = Vec::new();
+    loop {
+        let ev = sse
+            .next(WAIT)
+            .await
+            .expect("the stream stays open until the result");
+        let Some(m) = ev.json() else { continue };
+        if m["id"] == 1 {
+            return (m, messages);
+        }
+        messages.push(m);
+    }
+}
+
 /// Progress values of the notifications in `messages`.
 fn progress(messages: &[Value]) -> Vec<u64> {
     messages
@@ -70,18 +87,7 @@ async fn a_post_stream_in_flight_finishes_on_its_own_connection() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["status"], "shutting down");
     }
-    let mut messages = Vec::new();
-    let result = loop {
-        let ev = sse
-            .next(WAIT)
-            .await
-            .expect("the stream stays open until the result");
-        let Some(m) = ev.json() else { continue };
-        if m["id"] == 1 {
-            break m;
-        }
-        messages.push(m);
-    };
+    let (result, messages) = until_result(&mut sse).await;
     assert_eq!(result["result"]["content"][0]["text"], "Counted to 10");
     assert_eq!(progress(&messages), (1..=10).collect::<Vec<_>>());
     assert!(started.elapsed() >= Duration::from_millis(1300));
@@ -113,18 +119,7 @@ async fn calls_finish_whichever_worker_their_actor_lives_on() {
     }
     sigterm(&server);
     for (number, mut sse, _caller) in calls {
-        let mut messages = Vec::new();
-        let result = loop {
-            let ev = sse
-                .next(WAIT)
-                .await
-                .expect("the stream stays open until the result");
-            let Some(m) = ev.json() else { continue };
-            if m["id"] == 1 {
-                break m;
-            }
-            messages.push(m);
-        };
+        let (result, messages) = until_result(&mut sse).await;
         assert_eq!(
             result["result"]["content"][0]["text"],
             format!("Counted to {number}"),

@@ -41,6 +41,19 @@ async fn post(
     rb.send().await.unwrap()
 }
 
+/// An in-process server on port 0 with `registry`, auth off, its store in `redis`.
+fn redis_app(redis: &common::RedisServer, registry: &Registry) -> Application {
+    let env: HashMap<String, String> = [
+        ("PORT", "0".to_owned()),
+        ("REDIS_URL", redis.url()),
+        ("DISABLE_AUTH", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap()
+}
+
 async fn result_of(res: reqwest::Response) -> Value {
     if common::is_sse(res.headers()) {
         let mut sse = SseReader::new(res);
@@ -229,14 +242,6 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
     let redis = common::RedisServer::start();
     let mut apps = Vec::new();
     for _ in 0..2 {
-        let env: HashMap<String, String> = [
-            ("PORT", "0".to_owned()),
-            ("REDIS_URL", redis.url()),
-            ("DISABLE_AUTH", "true".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
         let registry = Registry::new();
         registry.add_resource(ResourceDef::new(
             "app://doc",
@@ -244,8 +249,7 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
             Some("text/plain"),
             |uri, _ctx| async move { Ok(vec![text_contents(&uri, "text/plain", "v1")]) },
         ));
-        let app =
-            Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+        let app = redis_app(&redis, &registry);
         let url = format!("http://127.0.0.1:{}/mcp", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
         apps.push((registry, url));
@@ -285,17 +289,8 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
 #[actix_web::test]
 async fn standalone_notifications_keep_their_order() {
     let redis = common::RedisServer::start();
-    let env: HashMap<String, String> = [
-        ("PORT", "0".to_owned()),
-        ("REDIS_URL", redis.url()),
-        ("DISABLE_AUTH", "true".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
     let registry = Registry::new();
-    let app =
-        Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+    let app = redis_app(&redis, &registry);
     let url = format!("http://127.0.0.1:{}/mcp", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
