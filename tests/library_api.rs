@@ -41,6 +41,20 @@ async fn post(
     rb.send().await.unwrap()
 }
 
+/// The session's GET stream, past its priming event.
+async fn get_stream(http: &reqwest::Client, url: &str, sid: &str) -> SseReader {
+    let res = http
+        .get(url)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", sid)
+        .send()
+        .await
+        .unwrap();
+    let mut sse = SseReader::new(res);
+    let _priming = sse.next(Duration::from_secs(5)).await.unwrap();
+    sse
+}
+
 /// An in-process server on port 0 with `registry`, auth off, its store in `redis`.
 fn redis_app(redis: &common::RedisServer, registry: &Registry) -> Application {
     let env: HashMap<String, String> = [
@@ -187,15 +201,7 @@ async fn custom_tools_and_runtime_registry_changes() {
     );
 
     // Runtime changes reach the GET stream as list_changed notifications.
-    let res = http
-        .get(&url)
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &sid)
-        .send()
-        .await
-        .unwrap();
-    let mut sse = SseReader::new(res);
-    let _priming = sse.next(Duration::from_secs(5)).await.unwrap();
+    let mut sse = get_stream(&http, &url, &sid).await;
     assert!(registry.remove_tool("reverse"));
     registry.add_prompt(PromptDef::new(
         "ask2",
@@ -262,15 +268,7 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
     let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     let r = result_of(post(&http, url_b, Some(&sid), json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"app://doc"}})).await).await;
     assert_eq!(r["result"], json!({}));
-    let res = http
-        .get(url_b)
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &sid)
-        .send()
-        .await
-        .unwrap();
-    let mut sse = SseReader::new(res);
-    sse.next(Duration::from_secs(5)).await.unwrap();
+    let mut sse = get_stream(&http, url_b, &sid).await;
 
     // The change happens on replica A.
     apps[0].0.notify_resource_updated("app://doc");
@@ -298,15 +296,7 @@ async fn standalone_notifications_keep_their_order() {
     let res = post(&http, &url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
         "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
     let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-    let res = http
-        .get(&url)
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &sid)
-        .send()
-        .await
-        .unwrap();
-    let mut sse = SseReader::new(res);
-    let _priming = sse.next(Duration::from_secs(5)).await.unwrap();
+    let mut sse = get_stream(&http, &url, &sid).await;
 
     let kinds = [
         (
