@@ -498,3 +498,50 @@ async fn ended_streams_are_dropped_after_their_retention() {
     store.delete_session("r").await.unwrap();
     assert_eq!(redis.cli(&["--scan", "--pattern", "mcp:{r}:*"]), "");
 }
+
+/// `store.timeout_ms` is the time limit of a Redis operation: an answer slower than the redis
+/// crate's own default response timeout (500 ms) but within the configured limit is taken, not
+/// turned into "unavailable".
+#[tokio::test]
+async fn redis_answers_within_the_store_timeout_are_taken() {
+    let redis = common::RedisServer::start();
+    let store = redis_store(RedisConfig {
+        timeout: Duration::from_secs(3),
+        ..redis_config(redis.url())
+    });
+    store.create_session(&record("slow")).await.unwrap();
+    // Every pooled connection open (a new one would wait for Redis while connecting).
+    for _ in 0..8 {
+        assert!(store.load_session("slow").await.unwrap().is_some());
+    }
+    let port = redis.port;
+    // A script that keeps Redis busy for 900 ms (scripts block the server).
+    let busy = std::thread::spawn(move || {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "EVAL"])
+            .arg(
+                "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] \
+                 while true do local n = redis.call('TIME') \
+                 if n[1] * 1000000 + n[2] - s > 900000 then return 1 end end",
+            )
+            .arg("0")
+            .output()
+            .expect("redis-cli")
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let loaded = store.load_session("slow").await;
+    let waited = started.elapsed();
+    assert!(busy.join().unwrap().status.success());
+    assert!(
+        waited >= Duration::from_millis(500),
+        "Redis was busy: {waited:?}"
+    );
+    assert_eq!(
+        loaded
+            .expect("answered within store.timeout_ms")
+            .map(|r| r.id),
+        Some("slow".to_owned()),
+        "after {waited:?}"
+    );
+}

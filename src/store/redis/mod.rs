@@ -112,6 +112,15 @@ thread_local! {
         const { RefCell::new(Vec::new()) };
 }
 
+/// Settings of every connection of the store (pooled and per worker): connecting may take up to
+/// `store.timeout_ms`, and no per-command limit of the redis crate's own (500 ms by default),
+/// so that `store.timeout_ms` alone bounds an operation ([`RedisStore::op`]).
+fn connection_config(timeout: Duration) -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(None)
+}
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -156,19 +165,25 @@ impl RedisStore {
     /// Builds the store; connections are made lazily, so start-up succeeds while Redis is down
     /// (the replica is then not ready). Call [`RedisStore::spawn_listener`] inside a runtime.
     pub fn new(config: RedisConfig) -> Result<Arc<Self>, StoreError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| StoreError::Corrupt(format!("invalid REDIS_URL: {e}")))?;
-        let mut pool_config = deadpool_redis::Config::from_url(config.url.clone());
+        let invalid =
+            |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("invalid REDIS_URL: {e}"));
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| invalid(&e))?;
         let mut pc = PoolConfig::new(config.pool_size);
         pc.timeouts = Timeouts {
             wait: Some(config.timeout),
             create: Some(config.timeout),
             recycle: Some(config.timeout),
         };
-        pool_config.pool = Some(pc);
-        let pool = pool_config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| StoreError::Corrupt(format!("invalid REDIS_URL: {e}")))?;
+        let manager = deadpool_redis::Manager::new_with_config(
+            config.url.as_str(),
+            connection_config(config.timeout),
+        )
+        .map_err(|e| invalid(&e))?;
+        let pool = Pool::builder(manager)
+            .config(pc)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| invalid(&e))?;
         Ok(Arc::new(Self {
             slots: parking_lot::Mutex::new(vec![None; config.pool_size]),
             next_slot: AtomicUsize::new(0),
@@ -232,7 +247,7 @@ impl RedisStore {
         }
         let conn = self
             .client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&connection_config(self.config.timeout))
             .await
             .map_err(unavailable)?;
         WORKER_CONNECTIONS.with(|c| {
