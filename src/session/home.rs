@@ -59,11 +59,6 @@ impl Homes {
         self.evacuating.store(true, Ordering::Release);
     }
 
-    /// Whether [`Homes::evacuate`] was called.
-    pub fn evacuating(&self) -> bool {
-        self.evacuating.load(Ordering::Acquire)
-    }
-
     /// Actors still living on HTTP workers.
     pub fn on_workers(&self) -> usize {
         self.on_workers.count()

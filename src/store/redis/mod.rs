@@ -211,8 +211,8 @@ impl RedisStore {
         &self.keys
     }
 
-    /// A shared connection from the next slot, connecting it first if needed.
-    /// The connection for an operation on this thread: the HTTP worker's own, else a pool slot.
+    /// The connection for an operation on this thread: the HTTP worker's own, else the shared
+    /// connection of the next pool slot (connected first if needed).
     async fn connection(&self) -> Result<(Source, MultiplexedConnection), StoreError> {
         if crate::threads::on_http_worker() {
             return Ok((Source::Worker, self.worker_connection().await?));
