@@ -41,6 +41,13 @@ async fn post(
     rb.send().await.unwrap()
 }
 
+/// Opens a session (protocol 2025-11-25); returns its id.
+async fn initialize(http: &reqwest::Client, url: &str) -> String {
+    let res = post(http, url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
+    res.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
 /// The session's GET stream, past its priming event.
 async fn get_stream(http: &reqwest::Client, url: &str, sid: &str) -> SseReader {
     let res = http
@@ -128,9 +135,7 @@ async fn custom_tools_and_runtime_registry_changes() {
     actix_web::rt::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
-    let res = post(&http, &url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
-    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let sid = initialize(&http, &url).await;
 
     // The generated schema describes the Rust type.
     let list = result_of(
@@ -263,9 +268,7 @@ async fn resource_updates_reach_subscribers_on_other_replicas() {
     tokio::time::sleep(Duration::from_millis(300)).await; // pub/sub listeners connect
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let (_, url_b) = &apps[1];
-    let res = post(&http, url_b, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
-    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let sid = initialize(&http, url_b).await;
     let r = result_of(post(&http, url_b, Some(&sid), json!({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"app://doc"}})).await).await;
     assert_eq!(r["result"], json!({}));
     let mut sse = get_stream(&http, url_b, &sid).await;
@@ -293,9 +296,7 @@ async fn standalone_notifications_keep_their_order() {
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let res = post(&http, &url, None, json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"lib","version":"1"}}})).await;
-    let sid = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let sid = initialize(&http, &url).await;
     let mut sse = get_stream(&http, &url, &sid).await;
 
     let kinds = [
