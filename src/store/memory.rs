@@ -90,23 +90,25 @@ impl Log<'_> {
 
     /// At most `limit` events after `after`.
     fn after(self, after: u64, limit: usize) -> Vec<StoredEvent> {
-        fn pick<'a>(
-            events: impl Iterator<Item = (&'a u64, &'a Arc<str>)>,
-            after: u64,
-            limit: usize,
-        ) -> Vec<StoredEvent> {
-            events
-                .filter(|(seq, _)| **seq > after)
-                .take(limit)
-                .map(|(seq, data)| StoredEvent {
-                    seq: *seq,
-                    data: Arc::clone(data),
-                })
-                .collect()
-        }
+        let event = |(seq, data): (&u64, &Arc<str>)| StoredEvent {
+            seq: *seq,
+            data: Arc::clone(data),
+        };
         match self {
-            Log::Open(l) => pick(l.events.iter().map(|(s, d, _)| (s, d)), after, limit),
-            Log::Ended(l) => pick(l.events.iter().map(|(s, d)| (s, d)), after, limit),
+            Log::Open(l) => l
+                .events
+                .iter()
+                .filter(|(seq, _, _)| *seq > after)
+                .take(limit)
+                .map(|(seq, data, _)| event((seq, data)))
+                .collect(),
+            Log::Ended(l) => l
+                .events
+                .iter()
+                .filter(|(seq, _)| *seq > after)
+                .take(limit)
+                .map(|(seq, data)| event((seq, data)))
+                .collect(),
         }
     }
 }

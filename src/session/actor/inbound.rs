@@ -52,12 +52,15 @@ impl SessionActor {
     /// The queue is bounded ([`OUTBOX_CAPACITY`]); when the store cannot keep up, further
     /// notifications are dropped with a warning rather than held without limit.
     fn notify_standalone(&mut self, ctx: &mut Context<Self>, message: Value) {
-        if self.outbox.is_none() {
-            let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
-            ctx.spawn(drain_outbox(self.writer(STANDALONE_STREAM), rx).into_actor(self));
-            self.outbox = Some(tx);
-        }
-        let Some(outbox) = &self.outbox else { return };
+        let outbox = match &self.outbox {
+            Some(outbox) if !outbox.is_closed() => outbox.clone(),
+            _ => {
+                let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+                ctx.spawn(drain_outbox(self.writer(STANDALONE_STREAM), rx).into_actor(self));
+                self.outbox = Some(tx.clone());
+                tx
+            }
+        };
         if let Err(mpsc::error::TrySendError::Full(_)) = outbox.try_send(message) {
             tracing::warn!(session = %self.facts.id, "notification queue full; notification dropped");
         }
@@ -65,7 +68,7 @@ impl SessionActor {
 }
 
 /// Notifications a session's standalone stream may have queued for the store at once.
-const OUTBOX_CAPACITY: usize = 256;
+pub(super) const OUTBOX_CAPACITY: usize = 256;
 
 /// Stores queued notifications one after another until the actor stops.
 async fn drain_outbox(writer: StreamWriter, mut rx: mpsc::Receiver<Value>) {
