@@ -16,7 +16,7 @@ use crate::session::drain::InFlight;
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::home::Homes;
 use crate::session::peer::SessionShared;
-use crate::store::bus::Bus;
+use crate::store::bus::{Bus, Subscription};
 use crate::store::runner::RunnerStore;
 use crate::store::{EventStore, SessionPatch, SessionRecord, SessionStore, record::now_ms};
 use actix::{Actor, Addr, ArbiterHandle};
@@ -264,8 +264,9 @@ impl SessionRegistry {
             principal: new.principal,
             created_at_ms: now_ms(),
         };
+        let signals = self.deps.bus.subscribe(&record.id);
         self.deps.sessions.create_session(&record).await?;
-        Ok(self.start(record))
+        Ok(self.start(record, signals))
     }
 
     /// Opens a session before `initialize` (HTTP+SSE `GET /sse`, stdio): it is stored with an
@@ -281,8 +282,9 @@ impl SessionRegistry {
             principal,
             created_at_ms: now_ms(),
         };
+        let signals = self.deps.bus.subscribe(&record.id);
         self.deps.sessions.create_session(&record).await?;
-        Ok(self.start(record))
+        Ok(self.start(record, signals))
     }
 
     /// Finds the session, rehydrating its actor if needed; `NotFound` when it does not exist or
@@ -311,6 +313,10 @@ impl SessionRegistry {
                 }
             }
             _ => {
+                // Listen before reading: a signal another replica sends while the record is
+                // read (say `resources/subscribe` landing there while this replica answers the
+                // session's GET) reaches the new actor instead of being lost.
+                let signals = self.deps.bus.subscribe(id);
                 let record = self
                     .deps
                     .sessions
@@ -328,7 +334,7 @@ impl SessionRegistry {
                 if !self.deps.sessions.touch_session(id).await? {
                     return Err(SessionError::NotFound);
                 }
-                self.start(record)
+                self.start(record, signals)
             }
         };
         if !same_principal(handle.principal(), principal) {
@@ -374,7 +380,9 @@ impl SessionRegistry {
         }
     }
 
-    fn start(&self, record: SessionRecord) -> SessionHandle {
+    /// Starts the actor of `record` (or returns the live one another request started
+    /// meanwhile); `signals` is the session's topic, subscribed before `record` was read.
+    fn start(&self, record: SessionRecord, signals: Subscription) -> SessionHandle {
         let mut live = self.deps.live.lock();
         if let Some((_, h)) = live.get(&record.id)
             && h.is_alive()
@@ -398,7 +406,13 @@ impl SessionRegistry {
             self.deps.settings.request_timeout,
         ));
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let actor = SessionActor::new(facts.clone(), generation, Arc::clone(&self.deps), shared);
+        let actor = SessionActor::new(
+            facts.clone(),
+            generation,
+            Arc::clone(&self.deps),
+            shared,
+            signals,
+        );
         // Read under the live table's lock: `evacuate` sets its flag, then takes the lock.
         let home = self.deps.homes.place();
         let addr: Addr<SessionActor> = if home.is_some() || self.arbiters.is_empty() {

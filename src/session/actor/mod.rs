@@ -35,6 +35,7 @@ pub use messages::{
 };
 
 use crate::session::stream::StreamWriter;
+use crate::store::bus::Subscription;
 use actix::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -101,6 +102,8 @@ pub struct SessionActor {
     /// Notifications for the standalone stream, stored in order by one writer (created on the
     /// first server event; see `inbound`).
     outbox: Option<tokio::sync::mpsc::Sender<Value>>,
+    /// The session's signal topic, subscribed before its record was read (taken in `started`).
+    signals: Option<Subscription>,
     next_connection: u64,
     last_activity: Instant,
     last_touch: Instant,
@@ -112,6 +115,7 @@ impl SessionActor {
         generation: u64,
         deps: Arc<SessionDeps>,
         shared: Arc<SessionShared>,
+        signals: Subscription,
     ) -> Self {
         let now = Instant::now();
         Self {
@@ -125,6 +129,7 @@ impl SessionActor {
             prune_at: PRUNE_MIN,
             initializing: false,
             outbox: None,
+            signals: Some(signals),
             home: None,
             next_connection: 0,
             last_activity: now,
@@ -383,23 +388,28 @@ impl Actor for SessionActor {
             }
         });
         ctx.add_stream(events);
-        let signals = futures_util::stream::unfold(
-            self.deps.bus.subscribe(&self.facts.id),
-            |mut rx| async move {
-                loop {
-                    match rx.recv().await {
-                        Ok(payload) => match Signal::decode(&payload) {
-                            Some(signal) => return Some((signal, rx)),
-                            None => tracing::warn!("ignored an undecodable session signal"),
-                        },
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(skipped = n, "session signals lagged");
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        // Subscribed by the registry before it read the session's record: a signal sent in
+        // between (another replica's `resources/subscribe`, `logging/setLevel`, deletion) waits
+        // in the subscription instead of being lost. Applying one the record already reflects
+        // is harmless: patches are applied in order and each sets a value.
+        let subscription = self
+            .signals
+            .take()
+            .unwrap_or_else(|| self.deps.bus.subscribe(&self.facts.id));
+        let signals = futures_util::stream::unfold(subscription, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(payload) => match Signal::decode(&payload) {
+                        Some(signal) => return Some((signal, rx)),
+                        None => tracing::warn!("ignored an undecodable session signal"),
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "session signals lagged");
                     }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
-            },
-        );
+            }
+        });
         ctx.add_stream(signals);
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
