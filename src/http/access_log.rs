@@ -63,33 +63,35 @@ pub fn tag(req: &HttpRequest, update: impl FnOnce(&mut RequestTag)) {
     }
 }
 
-/// The access-log middleware.
+/// The access-log middleware. When `info` is off for this module (`RUST_LOG=warn`, say) it
+/// only passes the request on: the line's fields are not even collected.
 pub async fn log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.call(req).await;
+    }
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let path = req.path().to_owned();
     let res = next.call(req).await?;
     let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let status = res.status().as_u16();
-    let tag = res
-        .request()
-        .extensions()
-        .get::<RequestTag>()
-        .cloned()
-        .unwrap_or_default();
+    let extensions = res.request().extensions();
+    let tag = extensions.get::<RequestTag>();
+    let field = |f: fn(&RequestTag) -> Option<&str>| tag.and_then(f).unwrap_or("-");
     tracing::info!(
         http.method = %method,
         http.path = %path,
-        mcp.method = tag.mcp_method.as_deref().unwrap_or("-"),
-        mcp.session = tag.session.as_deref().unwrap_or("-"),
-        last_event_id = tag.last_event_id.as_deref().unwrap_or("-"),
-        caller = tag.caller.as_deref().unwrap_or("-"),
+        mcp.method = field(|t| t.mcp_method.as_deref()),
+        mcp.session = field(|t| t.session.as_deref()),
+        last_event_id = field(|t| t.last_event_id.as_deref()),
+        caller = field(|t| t.caller.as_deref()),
         http.status = status,
         latency_ms,
         "request"
     );
+    drop(extensions);
     Ok(res)
 }

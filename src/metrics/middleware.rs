@@ -54,35 +54,49 @@ pub async fn observe(
         http_route: res.request().match_pattern().unwrap_or_default(),
     };
     metrics.http_request(&http, start.elapsed());
-    let tag = res
-        .request()
-        .extensions()
-        .get::<RequestTag>()
-        .cloned()
-        .unwrap_or_default();
-    if status < 400 {
-        if let Some(n) = tag.replayed {
-            metrics.events_replayed(n);
-        }
-        if let Some(lifetime) = tag.session_lifetime {
-            metrics.session_ended(header_version(res.request(), &tag), lifetime);
-        }
-    }
     let sse = res
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    let method = tag
-        .mcp_method
-        .as_deref()
-        .filter(|m| !NOT_OPERATIONS.contains(m));
-    let kind = sse.then_some(match (method, tag.mcp_method.as_deref()) {
-        (Some("subscriptions/listen"), _) => "listen",
-        (Some(_), _) => "post",
-        (None, Some("GET /sse")) => "legacy",
-        (None, _) => "get",
-    });
+    // What the handler tagged, read in place (the body wrapper below takes `res`).
+    let (kind, op) = {
+        let extensions = res.request().extensions();
+        let tag = extensions.get::<RequestTag>();
+        let version = header_version(res.request(), tag);
+        if status < 400 {
+            if let Some(n) = tag.and_then(|t| t.replayed) {
+                metrics.events_replayed(n);
+            }
+            if let Some(lifetime) = tag.and_then(|t| t.session_lifetime) {
+                metrics.session_ended(version, lifetime);
+            }
+        }
+        let tagged = tag.and_then(|t| t.mcp_method.as_deref());
+        let method = tagged.filter(|m| !NOT_OPERATIONS.contains(m));
+        let kind = sse.then_some(match (method, tagged) {
+            (Some("subscriptions/listen"), _) => "listen",
+            (Some(_), _) => "post",
+            (None, Some("GET /sse")) => "legacy",
+            (None, _) => "get",
+        });
+        let op = method.map(|method| {
+            let labels = OperationLabels {
+                mcp_method_name: method_label(method),
+                gen_ai_tool_name: tool_label(
+                    res.request(),
+                    method,
+                    tag.and_then(|t| t.tool.as_deref()),
+                ),
+                error_type: String::new(),
+                mcp_protocol_version: version,
+                network_transport: "tcp",
+                network_protocol_name: "http",
+            };
+            (labels, method == "subscriptions/listen")
+        });
+        (kind, op)
+    };
     let mut watch = Watch {
         metrics: metrics.clone(),
         op: None,
@@ -92,17 +106,8 @@ pub async fn observe(
         stream: kind.map(|k| metrics.stream_opened(k)),
         legacy_since: (kind == Some("legacy")).then_some(start),
     };
-    if let Some(method) = method {
-        let labels = OperationLabels {
-            mcp_method_name: method_label(method),
-            gen_ai_tool_name: tool_label(res.request(), method, tag.tool.as_deref()),
-            error_type: String::new(),
-            mcp_protocol_version: header_version(res.request(), &tag),
-            network_transport: "tcp",
-            network_protocol_name: "http",
-        };
-        let deferred =
-            status < 400 && (sse && method != "subscriptions/listen" || is_json(&res) && !sse);
+    if let Some((labels, listen)) = op {
+        let deferred = status < 400 && (sse && !listen || is_json(&res) && !sse);
         if deferred {
             watch.op = Some((labels, start));
         } else {
@@ -130,12 +135,12 @@ fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
 }
 
 /// The protocol revision: the handler's (initialize) or the request header's, bounded.
-fn header_version(req: &HttpRequest, tag: &RequestTag) -> &'static str {
+fn header_version(req: &HttpRequest, tag: Option<&RequestTag>) -> &'static str {
     let header = req
         .headers()
         .get("mcp-protocol-version")
         .and_then(|v| v.to_str().ok());
-    version_label(tag.protocol_version.as_deref().or(header))
+    version_label(tag.and_then(|t| t.protocol_version.as_deref()).or(header))
 }
 
 /// The tool label of a `tools/call`: the tool when registered, `other` otherwise.
@@ -171,7 +176,7 @@ impl Watch {
             return;
         }
         self.chunks += 1;
-        if !self.sse || chunk.windows(5).any(|w| w == b"data:") {
+        if !self.sse || memchr::memmem::find(chunk, b"data:").is_some() {
             self.last = Some(chunk.clone());
         }
     }

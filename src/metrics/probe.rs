@@ -5,6 +5,7 @@
 
 use super::labels::rpc_error_label;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 #[derive(Deserialize)]
 struct ErrorProbe {
@@ -62,20 +63,29 @@ fn message_outcome(m: MessageProbe) -> Outcome {
 }
 
 /// The data of the last event in an SSE chunk that carries data (`None`: only comments, ids,
-/// `retry` or empty priming events).
-pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<String> {
+/// `retry` or empty priming events). Borrowed from the chunk unless the event spreads its data
+/// over several lines (every response body is probed, so the common case allocates nothing).
+pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<Cow<'_, str>> {
     let text = std::str::from_utf8(chunk).ok()?;
-    text.split("\n\n")
-        .filter_map(|event| {
-            let data: Vec<&str> = event
-                .lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .map(|d| d.strip_prefix(' ').unwrap_or(d))
-                .collect();
-            let joined = data.join("\n");
-            (!joined.is_empty()).then_some(joined)
-        })
-        .last()
+    text.rsplit("\n\n").find_map(|event| {
+        let mut lines = event
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d));
+        let first = lines.next()?;
+        let data = match lines.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut joined = format!("{first}\n{second}");
+                for line in lines {
+                    joined.push('\n');
+                    joined.push_str(line);
+                }
+                Cow::Owned(joined)
+            }
+        };
+        (!data.is_empty()).then_some(data)
+    })
 }
 
 #[cfg(test)]
@@ -103,6 +113,10 @@ mod tests {
         assert_eq!(
             last_sse_data(b"id: 0-1\ndata: {\"a\":1}\n\nid: 0-2\ndata: {\"b\":2}\n\n").as_deref(),
             Some("{\"b\":2}")
+        );
+        assert_eq!(
+            last_sse_data(b"id: 0-3\ndata: [1,\ndata:2]\n\n: keep-alive\n\n").as_deref(),
+            Some("[1,\n2]")
         );
     }
 }

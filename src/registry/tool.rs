@@ -304,6 +304,10 @@ impl ToolDef {
 
     /// Validates arguments against the input schema; the message lists every violation.
     pub fn validate(&self, args: &Value) -> Result<(), String> {
+        // The common case first: `is_valid` stops early and builds no error values.
+        if self.validator.is_valid(args) {
+            return Ok(());
+        }
         let errors: Vec<String> = self
             .validator
             .iter_errors(args)
