@@ -499,6 +499,28 @@ async fn ended_streams_are_dropped_after_their_retention() {
     assert_eq!(redis.cli(&["--scan", "--pattern", "mcp:{r}:*"]), "");
 }
 
+/// Keeps Redis busy for `ms` milliseconds with a script (scripts block the server), from
+/// another thread; join the handle to wait for the end.
+fn keep_busy(
+    redis: &common::RedisServer,
+    ms: u64,
+) -> std::thread::JoinHandle<std::process::Output> {
+    let port = redis.port;
+    std::thread::spawn(move || {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "EVAL"])
+            .arg(format!(
+                "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] \
+                 while true do local n = redis.call('TIME') \
+                 if n[1] * 1000000 + n[2] - s > {} then return 1 end end",
+                ms * 1000
+            ))
+            .arg("0")
+            .output()
+            .expect("redis-cli")
+    })
+}
+
 /// `store.timeout_ms` is the time limit of a Redis operation: an answer slower than the redis
 /// crate's own default response timeout (500 ms) but within the configured limit is taken, not
 /// turned into "unavailable".
@@ -514,20 +536,7 @@ async fn redis_answers_within_the_store_timeout_are_taken() {
     for _ in 0..8 {
         assert!(store.load_session("slow").await.unwrap().is_some());
     }
-    let port = redis.port;
-    // A script that keeps Redis busy for 900 ms (scripts block the server).
-    let busy = std::thread::spawn(move || {
-        std::process::Command::new("redis-cli")
-            .args(["-p", &port.to_string(), "EVAL"])
-            .arg(
-                "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] \
-                 while true do local n = redis.call('TIME') \
-                 if n[1] * 1000000 + n[2] - s > 900000 then return 1 end end",
-            )
-            .arg("0")
-            .output()
-            .expect("redis-cli")
-    });
+    let busy = keep_busy(&redis, 900);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
     let loaded = store.load_session("slow").await;
@@ -544,4 +553,50 @@ async fn redis_answers_within_the_store_timeout_are_taken() {
         Some("slow".to_owned()),
         "after {waited:?}"
     );
+}
+
+/// An append whose call times out but that Redis runs afterwards reaches this replica's
+/// readers: for that stream the echo of the replica's own wake-up, otherwise ignored, wakes
+/// them (before, they waited for the next event of the stream, or forever for a final one).
+#[tokio::test]
+async fn an_append_that_lands_after_its_time_out_wakes_local_readers() {
+    let redis = common::RedisServer::start();
+    let store = redis_store(RedisConfig {
+        timeout: Duration::from_millis(300),
+        ..redis_config(redis.url())
+    });
+    // The listener subscribed; every pooled connection open.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.create_session(&record("late")).await.unwrap();
+    for _ in 0..8 {
+        assert!(store.load_session("late").await.unwrap().is_some());
+    }
+    // The append script loaded (a first EVALSHA answered NOSCRIPT after the time-out would
+    // never be retried: that append would not land at all).
+    store
+        .append("late", "warm-up", Arc::from("{}"), true)
+        .await
+        .unwrap();
+    let mut watch = store.watch("late", "s").unwrap();
+    let before = *watch.borrow_and_update();
+    let busy = keep_busy(&redis, 900);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let appended = store
+        .append("late", "s", Arc::from(r#"{"late":true}"#), true)
+        .await;
+    assert!(
+        matches!(appended, Err(StoreError::Unavailable(_))),
+        "the call must time out while Redis is busy: {appended:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(3), watch.changed())
+        .await
+        .expect("the reader was not woken when the append landed")
+        .unwrap();
+    assert!(*watch.borrow() > before);
+    assert!(busy.join().unwrap().status.success());
+    // What the woken reader finds: the event, and the stream's end.
+    let batch = store.read_after("late", "s", 0, 10).await.unwrap();
+    assert_eq!(batch.events.len(), 1, "{batch:?}");
+    assert_eq!(&*batch.events[0].data, r#"{"late":true}"#);
+    assert!(batch.closed);
 }

@@ -61,6 +61,14 @@ impl RedisStore {
             .get(self.keys.ended(session, stream))
             .exists(self.keys.session(session));
     }
+
+    /// After a failed append or close: when Redis may still run it (unreachable, timed out),
+    /// the stream's readers here must learn of it from its pub/sub echo.
+    fn unsettled(&self, error: &StoreError, session: &str, stream: &str) {
+        if matches!(error, StoreError::Unavailable(_)) {
+            self.local.unsettled(session, stream);
+        }
+    }
 }
 
 #[async_trait]
@@ -111,7 +119,8 @@ impl EventStore for RedisStore {
                     .invoke_async(&mut c)
                     .await
             })
-            .await?;
+            .await
+            .inspect_err(|e| self.unsettled(e, session, stream))?;
         self.local
             .cache_append(session, stream, StoredEvent { seq, data }, close);
         self.local.wake(session, stream, seq);
@@ -146,7 +155,8 @@ impl EventStore for RedisStore {
                     .invoke_async(&mut c)
                     .await
             })
-            .await?;
+            .await
+            .inspect_err(|e| self.unsettled(e, session, stream))?;
         self.local.cache_close(session, stream);
         self.local.wake(session, stream, 0);
         Ok(())

@@ -8,7 +8,7 @@
 use crate::store::StoredEvent;
 use crate::store::bus::Topics;
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -33,6 +33,13 @@ pub struct Local {
     watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>>>,
     watches: std::sync::atomic::AtomicUsize,
     cache: Mutex<(HashMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
+    /// Streams with an append or close of this replica whose outcome is unknown (the call
+    /// failed or timed out, but Redis may still run the script): for them the echo of this
+    /// replica's own wake-up, normally ignored, is what tells their readers (see
+    /// [`Local::own_echo`]). Kept until the session is forgotten (a timed-out call may land
+    /// after a later one of the same stream succeeded).
+    unsettled: Mutex<HashSet<StreamKey>>,
+    unsettled_count: std::sync::atomic::AtomicUsize,
     /// Bus topics with local subscribers.
     pub topics: Topics,
 }
@@ -90,6 +97,39 @@ impl Local {
         }
     }
 
+    /// Records that an append or close of the stream may land without this replica knowing
+    /// (bounded by [`CACHE_STREAMS`]: past it the set starts over, under an outage long enough
+    /// to fill it the readers' own reads and time-outs take over).
+    pub fn unsettled(&self, session: &str, stream: &str) {
+        let mut u = self.unsettled.lock();
+        if u.len() >= CACHE_STREAMS {
+            u.clear();
+        }
+        u.insert(key(session, stream));
+        self.unsettled_count
+            .store(u.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The pub/sub echo of this replica's own append or close. Ignored as a rule (the call's
+    /// reply woke the readers, and an echo arriving first would send them to Redis for an
+    /// event about to be cached); for an unsettled stream it wakes the readers and makes them
+    /// read Redis, where the late event (or the stream's end) now is.
+    pub fn own_echo(&self, session: &str, stream: &str, seq: u64) {
+        if self
+            .unsettled_count
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 0
+            || !self.unsettled.lock().contains(&key(session, stream))
+        {
+            return;
+        }
+        if let Some(tx) = self.watchers.lock().get(&key(session, stream)) {
+            // Above the cursor even for a close (whose echo may repeat the last sequence
+            // number): the reader then reads Redis instead of skipping the read.
+            tx.send_modify(|v| *v = (*v).max(seq).max(v.saturating_add(1)));
+        }
+    }
+
     /// Wakes every watcher (after a pub/sub reconnection, when wake-ups may have been lost).
     pub fn wake_all(&self) {
         let mut w = self.watchers.lock();
@@ -102,6 +142,12 @@ impl Local {
     /// Forgets a deleted session: its watchers end (their senders are dropped), its cache goes.
     pub fn forget_session(&self, session: &str) {
         self.watchers.lock().retain(|(s, _), _| &**s != session);
+        {
+            let mut u = self.unsettled.lock();
+            u.retain(|(s, _)| &**s != session);
+            self.unsettled_count
+                .store(u.len(), std::sync::atomic::Ordering::Relaxed);
+        }
         let mut cache = self.cache.lock();
         cache.0.retain(|(s, _), _| &**s != session);
         cache.1.retain(|(s, _)| &**s != session);

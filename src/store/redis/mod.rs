@@ -14,7 +14,8 @@
 //! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
 //! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>`; each replica's
 //!   listener wakes its local readers, except for its own appends (`origin` is this store's
-//!   random id), which woke them when the script returned. Events appended here are also cached
+//!   random id), which woke them when the script returned (unless that call failed or timed
+//!   out: then the echo is what wakes them, [`local::Local::own_echo`]). Events appended here are also cached
 //!   locally ([`local`]), so a reader of a stream written here never asks Redis for them: a warm
 //!   `tools/call` answered over SSE costs the append's round trip (plus the session check,
 //!   `session.verify_each_request`). Before, the echo of an append often arrived before the
@@ -318,9 +319,13 @@ impl RedisStore {
         if let Some(rest) = text.strip_prefix("w ") {
             let mut parts = rest.splitn(4, ' ');
             if let (Some(sid), Some(stream), Some(seq)) = (parts.next(), parts.next(), parts.next())
-                && parts.next() != Some(&*self.origin)
             {
-                self.local.wake(sid, stream, seq.parse().unwrap_or(0));
+                let seq = seq.parse().unwrap_or(0);
+                if parts.next() == Some(&*self.origin) {
+                    self.local.own_echo(sid, stream, seq);
+                } else {
+                    self.local.wake(sid, stream, seq);
+                }
             }
         } else if let Some(sid) = text.strip_prefix("d ") {
             self.local.forget_session(sid);
