@@ -3,6 +3,8 @@
 
 mod common;
 
+use futures_util::StreamExt as _;
+use mcp_hive::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use mcp_hive::store::memory::{MemoryStore, MemoryStoreConfig};
 use mcp_hive::store::redis::{RedisConfig, RedisStore};
 use mcp_hive::store::{
@@ -11,6 +13,7 @@ use mcp_hive::store::{
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// A batch's events as (sequence number, data).
 fn numbered(batch: &EventBatch) -> Vec<(u64, &str)> {
@@ -599,4 +602,62 @@ async fn an_append_that_lands_after_its_time_out_wakes_local_readers() {
     assert_eq!(batch.events.len(), 1, "{batch:?}");
     assert_eq!(&*batch.events[0].data, r#"{"late":true}"#);
     assert!(batch.closed);
+}
+
+/// A stream reader rides out a Redis slower than `store.timeout_ms` for a moment: it reads
+/// again after a pause instead of ending its connection at the first time-out (before, the
+/// client had to reconnect with `Last-Event-ID`).
+#[tokio::test]
+async fn a_stream_reader_reads_again_after_a_time_out() {
+    let redis = common::RedisServer::start();
+    let config = RedisConfig {
+        timeout: Duration::from_millis(300),
+        ..redis_config(redis.url())
+    };
+    let writer = redis_store(config.clone());
+    // Another replica reads: nothing of the stream is in its local cache.
+    let reader = redis_store(config);
+    writer.create_session(&record("reread")).await.unwrap();
+    for data in [r#"{"n":1}"#, r#"{"n":2}"#] {
+        let close = data.contains('2');
+        writer
+            .append("reread", "s", Arc::from(data), close)
+            .await
+            .unwrap();
+    }
+    assert!(reader.load_session("reread").await.unwrap().is_some());
+    let busy = keep_busy(&redis, 900);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let source = ReaderSource {
+        events: reader.clone(),
+        session: Arc::from("reread"),
+        stream: "s".into(),
+        after: Some(0),
+    };
+    let options = ReaderOptions {
+        prime: false,
+        max_connection: None,
+        batch: 16,
+        keep_alive: Duration::from_secs(30),
+        fresh: false,
+    };
+    let stop = StopOn {
+        connection: CancellationToken::new(),
+        shutdown: CancellationToken::new(),
+    };
+    let frames: Vec<Frame> = tokio::time::timeout(
+        Duration::from_secs(10),
+        reader_stream(source, options, stop, ()).collect(),
+    )
+    .await
+    .expect("the reader ended neither with its stream nor by giving up");
+    assert!(busy.join().unwrap().status.success());
+    let data: Vec<String> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Event { data, .. } => Some(data.to_string()),
+            Frame::KeepAlive => None,
+        })
+        .collect();
+    assert_eq!(data, [r#"{"n":1}"#, r#"{"n":2}"#]);
 }

@@ -8,7 +8,8 @@
 //! stream is closed and drained, when its connection ticket is cancelled (DELETE, a newer GET
 //! taking over the standalone stream, shutdown), when its maximum connection time is reached
 //! (2025-11-25 SSE polling: the client reconnects after `retry`), when the session disappears
-//! from the store, or when the client goes away.
+//! from the store, when the store stays unavailable over a few retries, or when the client goes
+//! away.
 
 use crate::session::event_id::EventId;
 use crate::session::runner_gate::RunnerGate;
@@ -22,6 +23,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// Reads of the store a reader tries again after it answered `Unavailable` (time-out,
+/// connection lost) before it ends its connection; the client then resumes with
+/// `Last-Event-ID` (on any replica).
+const READ_RETRIES: u32 = 3;
+/// The pause before the first retry; the n-th waits n times as long.
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
 /// Appends JSON-RPC messages to one stream of one session.
 #[derive(Clone)]
@@ -203,17 +211,30 @@ pub fn reader_stream<G: Send + 'static>(
         _guard: guard,
     };
     futures_util::stream::unfold(state, |mut r| async move {
-        match r.next_frame().await {
-            Ok(Some(frame)) => Some((frame, r)),
-            Ok(None) => None,
-            // The session was deleted or expired while the connection was open: a normal end.
-            Err(StoreError::NotFound) => {
-                tracing::debug!(session = %r.source.session, stream = %r.source.stream, "SSE reader ended: session gone");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(session = %r.source.session, stream = %r.source.stream, error = %e, "SSE reader stopped");
-                None
+        let mut failures = 0;
+        loop {
+            match r.next_frame().await {
+                Ok(Some(frame)) => return Some((frame, r)),
+                Ok(None) => return None,
+                // The session was deleted or expired while the connection was open: a normal end.
+                Err(StoreError::NotFound) => {
+                    tracing::debug!(session = %r.source.session, stream = %r.source.stream, "SSE reader ended: session gone");
+                    return None;
+                }
+                // A slow or briefly unreachable store: read again after a pause rather than
+                // end the connection at the first time-out (nothing is lost either way: the
+                // cursor only moves past events handed out).
+                Err(StoreError::Unavailable(e)) if failures < READ_RETRIES => {
+                    failures += 1;
+                    tracing::debug!(session = %r.source.session, stream = %r.source.stream, error = %e, attempt = failures, "SSE reader retrying");
+                    if !r.pause(RETRY_PAUSE * failures).await {
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(session = %r.source.session, stream = %r.source.stream, error = %e, "SSE reader stopped");
+                    return None;
+                }
             }
         }
     })
@@ -320,6 +341,23 @@ impl<G> Reader<G> {
                 self.done = true;
             }
             self.caught_up = !full;
+        }
+    }
+
+    /// Sleeps `pause` unless the connection must end first; `false` when it must.
+    async fn pause(&mut self, pause: Duration) -> bool {
+        let deadline = self.deadline;
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => true,
+            () = self.stop.connection.cancelled() => false,
+            () = self.stop.shutdown.cancelled() => false,
+            () = until_deadline => false,
         }
     }
 
