@@ -524,6 +524,15 @@ fn keep_busy(
     })
 }
 
+/// Creates session `id` and opens every pooled connection (a new one would wait for a busy
+/// Redis while connecting).
+async fn open_with_connections(store: &RedisStore, id: &str) {
+    store.create_session(&record(id)).await.unwrap();
+    for _ in 0..8 {
+        assert!(store.load_session(id).await.unwrap().is_some());
+    }
+}
+
 /// `store.timeout_ms` is the time limit of a Redis operation: an answer slower than the redis
 /// crate's own default response timeout (500 ms) but within the configured limit is taken, not
 /// turned into "unavailable".
@@ -534,11 +543,7 @@ async fn redis_answers_within_the_store_timeout_are_taken() {
         timeout: Duration::from_secs(3),
         ..redis_config(redis.url())
     });
-    store.create_session(&record("slow")).await.unwrap();
-    // Every pooled connection open (a new one would wait for Redis while connecting).
-    for _ in 0..8 {
-        assert!(store.load_session("slow").await.unwrap().is_some());
-    }
+    open_with_connections(&store, "slow").await;
     let busy = keep_busy(&redis, 900);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = std::time::Instant::now();
@@ -568,12 +573,9 @@ async fn an_append_that_lands_after_its_time_out_wakes_local_readers() {
         timeout: Duration::from_millis(300),
         ..redis_config(redis.url())
     });
-    // The listener subscribed; every pooled connection open.
+    // The listener subscribed.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    store.create_session(&record("late")).await.unwrap();
-    for _ in 0..8 {
-        assert!(store.load_session("late").await.unwrap().is_some());
-    }
+    open_with_connections(&store, "late").await;
     // The append script loaded (a first EVALSHA answered NOSCRIPT after the time-out would
     // never be retried: that append would not land at all).
     store

@@ -346,18 +346,9 @@ impl<G> Reader<G> {
 
     /// Sleeps `pause` unless the connection must end first; `false` when it must.
     async fn pause(&mut self, pause: Duration) -> bool {
-        let deadline = self.deadline;
-        let until_deadline = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             () = tokio::time::sleep(pause) => true,
-            () = self.stop.connection.cancelled() => false,
-            () = self.stop.shutdown.cancelled() => false,
-            () = until_deadline => false,
+            () = must_end(&self.stop, self.deadline) => false,
         }
     }
 
@@ -366,25 +357,32 @@ impl<G> Reader<G> {
         let Some(watch) = self.watch.as_mut() else {
             return;
         };
-        let deadline = self.deadline;
-        let until_deadline = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             changed = watch.changed() => {
                 if changed.is_err() {
                     self.done = true;
                 }
             }
-            () = self.stop.connection.cancelled() => self.done = true,
-            () = self.stop.shutdown.cancelled() => self.done = true,
-            () = until_deadline => self.done = true,
+            () = must_end(&self.stop, self.deadline) => self.done = true,
             () = tokio::time::sleep(self.options.keep_alive) => {
                 self.pending.push_back(Frame::KeepAlive);
             }
         }
+    }
+}
+
+/// Completes when a reader's connection must end whatever its stream does: its ticket is
+/// cancelled, the replica shuts down, or its maximum connection time is reached.
+async fn must_end(stop: &StopOn, deadline: Option<tokio::time::Instant>) {
+    let until_deadline = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = stop.connection.cancelled() => {}
+        () = stop.shutdown.cancelled() => {}
+        () = until_deadline => {}
     }
 }

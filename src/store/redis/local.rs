@@ -119,11 +119,14 @@ impl Local {
             .unsettled_count
             .load(std::sync::atomic::Ordering::Relaxed)
             == 0
-            || !self.unsettled.lock().contains(&key(session, stream))
         {
             return;
         }
-        if let Some(tx) = self.watchers.lock().get(&key(session, stream)) {
+        let k = key(session, stream);
+        if !self.unsettled.lock().contains(&k) {
+            return;
+        }
+        if let Some(tx) = self.watchers.lock().get(&k) {
             // Above the cursor even for a close (whose echo may repeat the last sequence
             // number): the reader then reads Redis instead of skipping the read.
             tx.send_modify(|v| *v = (*v).max(seq).max(v.saturating_add(1)));
