@@ -18,7 +18,7 @@ use mcp_hive::protocol::version::ProtocolVersion;
 use mcp_hive::registry::Registry;
 use mcp_hive::registry::resource::{ResourceDef, text_contents};
 use mcp_hive::session::event_id::STANDALONE_STREAM;
-use mcp_hive::session::handle::{PostReply, ReplyMode};
+use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode};
 use mcp_hive::session::registry::{NewSession, SessionRegistry, SessionSettings};
 use mcp_hive::startup::build_backends;
 use mcp_hive::store::{SessionPatch, SessionRecord, SessionStore, StoreError};
@@ -51,6 +51,9 @@ impl SessionStore for HeldLoads {
     async fn touch_session(&self, id: &str) -> Result<bool, StoreError> {
         self.inner.touch_session(id).await
     }
+    async fn session_exists(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.session_exists(id).await
+    }
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         self.inner.delete_session(id).await
     }
@@ -75,6 +78,14 @@ fn settings(redis: &common::RedisServer) -> Settings {
 
 /// One replica's session registry with a subscribable resource; `hold` delays its loads.
 fn replica(settings: &Settings, hold: Option<Duration>) -> (SessionRegistry, Registry) {
+    replica_with(settings, SessionSettings::from_config(settings), hold)
+}
+
+fn replica_with(
+    settings: &Settings,
+    session_settings: SessionSettings,
+    hold: Option<Duration>,
+) -> (SessionRegistry, Registry) {
     let registry = Registry::new();
     registry.add_resource(ResourceDef::new(
         URI,
@@ -90,12 +101,7 @@ fn replica(settings: &Settings, hold: Option<Duration>) -> (SessionRegistry, Reg
         });
     }
     let server = McpServer::new(registry.clone(), ServerInfo::default(), 50);
-    let sessions = SessionRegistry::new(
-        server,
-        backends,
-        SessionSettings::from_config(settings),
-        Vec::new(),
-    );
+    let sessions = SessionRegistry::new(server, backends, session_settings, Vec::new());
     (sessions, registry)
 }
 
@@ -137,7 +143,7 @@ async fn a_subscription_made_elsewhere_while_the_record_is_read_reaches_the_new_
     }))
     .unwrap();
     let reply = on_b
-        .post(vec![subscribe], ReplyMode::Json, None)
+        .post(Parcel::new(vec![subscribe]), ReplyMode::Json, None)
         .await
         .unwrap();
     let answered = answer(reply).await;
@@ -171,5 +177,54 @@ async fn a_subscription_made_elsewhere_while_the_record_is_read_reaches_the_new_
         seen.iter()
             .any(|m| m["method"] == "notifications/resources/updated" && m["params"]["uri"] == URI),
         "A's GET stream got no resources/updated for the subscription made on B: {seen:?}"
+    );
+}
+
+/// A POST whose actor hibernated while the request was on its way: the registry rehydrates the
+/// session and hands the same parcel to the new actor (the messages are not copied per request,
+/// so this is the only path that proves the first actor left them in the parcel).
+#[actix_web::test]
+async fn a_post_racing_hibernation_is_answered_by_the_rehydrated_actor() {
+    let redis = common::RedisServer::start();
+    let settings = settings(&redis);
+    let mut quick = SessionSettings::from_config(&settings);
+    quick.actor_idle = Duration::from_millis(200);
+    quick.idle_check = Duration::from_millis(50);
+    let (sessions, _resources) = replica_with(&settings, quick, None);
+    let stale = sessions
+        .create(NewSession {
+            version: ProtocolVersion::LATEST,
+            client_info: json!({"name": "t", "version": "1"}),
+            client_capabilities: json!({}),
+            principal: None,
+        })
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while stale.is_alive() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the actor never hibernated"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ping = Message::from_value(json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).unwrap();
+    let parcel = Parcel::new(vec![ping]);
+    let attempts = std::cell::Cell::new(0);
+    let reply = sessions
+        .with_retry(stale, |h| {
+            attempts.set(attempts.get() + 1);
+            let parcel = parcel.clone();
+            async move { h.post(parcel, ReplyMode::Json, None).await }
+        })
+        .await
+        .unwrap();
+    let answered = answer(reply).await;
+    assert_eq!(answered["id"], json!(7), "{answered}");
+    assert_eq!(answered["result"], json!({}), "{answered}");
+    assert_eq!(
+        attempts.get(),
+        2,
+        "the first attempt met the hibernated actor"
     );
 }

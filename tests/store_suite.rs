@@ -150,8 +150,10 @@ async fn run_suite(
 
     // Deleting a session removes its logs and ends its watchers.
     let mut bb = events.watch("s1", "bb").unwrap();
+    assert!(sessions.session_exists("s1").await.unwrap());
     assert!(sessions.delete_session("s1").await.unwrap());
     assert!(!sessions.delete_session("s1").await.unwrap());
+    assert!(!sessions.session_exists("s1").await.unwrap());
     assert!(sessions.load_session("s1").await.unwrap().is_none());
     assert!(
         bb.changed().await.is_err(),
@@ -162,7 +164,8 @@ async fn run_suite(
         Err(StoreError::NotFound)
     ));
 
-    // Expiry: a session untouched for longer than the TTL is gone; touching slides the TTL.
+    // Expiry: a session untouched for longer than the TTL is gone; touching slides the TTL,
+    // asking whether it exists does not.
     let before = sessions.count_sessions().await.unwrap();
     sessions.create_session(&record("s2")).await.unwrap();
     sessions.create_session(&record("s3")).await.unwrap();
@@ -170,7 +173,13 @@ async fn run_suite(
     let half = ttl / 2;
     tokio::time::sleep(half + Duration::from_millis(100)).await;
     assert!(sessions.touch_session("s2").await.unwrap());
+    assert!(sessions.session_exists("s3").await.unwrap());
     tokio::time::sleep(half + Duration::from_millis(100)).await;
+    assert!(sessions.session_exists("s2").await.unwrap());
+    assert!(
+        !sessions.session_exists("s3").await.unwrap(),
+        "asking did not slide the TTL"
+    );
     assert!(
         sessions.load_session("s2").await.unwrap().is_some(),
         "touched session lives"

@@ -27,15 +27,20 @@ pub fn token<'a>(
             "more than one Authorization header",
         ));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::InvalidToken("the Authorization header is not ASCII".into()))?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    // One pass over the token's bytes (a JWT is about a kilobyte, on every request): the
+    // `b64token` check implies ASCII, so the header is only checked as text when it fails.
+    let not_ascii = || AuthError::InvalidToken("the Authorization header is not ASCII".into());
+    let bytes = value.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme (Basic, DPoP...): no bearer credentials; challenge for one.
+        value.to_str().map_err(|_| not_ascii())?;
         return Ok(None);
     }
-    let token = rest.trim_matches(' ');
+    let token = trim_spaces(rest);
     if token.is_empty() {
         return Err(AuthError::InvalidToken("empty bearer token".into()));
     }
@@ -45,15 +50,30 @@ pub fn token<'a>(
         )));
     }
     if !is_b64token(token) {
+        value.to_str().map_err(|_| not_ascii())?;
         return Err(AuthError::InvalidToken("malformed bearer token".into()));
     }
-    Ok(Some(token))
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| not_ascii())
+}
+
+/// `bytes` without leading and trailing spaces.
+fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' '] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(t: &str) -> bool {
-    let body = t.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| B64TOKEN_CHAR[usize::from(b)])
+fn is_b64token(t: &[u8]) -> bool {
+    let padding = t.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &t[..t.len() - padding];
+    !body.is_empty() && body.iter().all(|&b| B64TOKEN_CHAR[usize::from(b)])
 }
 
 /// The characters of RFC 6750 `b64token` before its `=` padding, as a table (every request
@@ -73,6 +93,9 @@ const B64TOKEN_CHAR: [bool; 256] = {
 /// Whether a query parameter's name, percent-decoded as a form would be, is `access_token`
 /// (any spelling: `access%5Ftoken`, `%61ccess_token`, ...).
 fn query_has_token(query: &str) -> bool {
+    if query.is_empty() {
+        return false;
+    }
     let literal = || {
         query.split('&').any(|pair| {
             let key = pair.split_once('=').map_or(pair, |(k, _)| k);
@@ -111,8 +134,8 @@ mod tests {
             let rfc = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
             assert_eq!(B64TOKEN_CHAR[usize::from(b)], rfc, "byte {b}");
         }
-        assert!(is_b64token("a-._~+/9=="));
-        assert!(!is_b64token("a=b") && !is_b64token("=") && !is_b64token("é"));
+        assert!(is_b64token(b"a-._~+/9=="));
+        assert!(!is_b64token(b"a=b") && !is_b64token(b"=") && !is_b64token("é".as_bytes()));
     }
 
     #[test]
@@ -171,5 +194,29 @@ mod tests {
             token(&headers(&["Bearer aaaaaaaaaaa"]), "", 10),
             Err(AuthError::InvalidToken(_))
         ));
+        // Bytes that are not visible ASCII (obs-text) are refused whatever the scheme.
+        for raw in [
+            &b"Bearer abc\xff"[..],
+            b"Basic \xe9t\xe9",
+            b"Bearer \xc3\xa9",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_bytes(raw).unwrap(),
+            );
+            match token(&h, "", 100) {
+                Err(AuthError::InvalidToken(reason)) => {
+                    assert!(reason.contains("ASCII"), "{reason}")
+                }
+                other => panic!("{raw:?}: {other:?}"),
+            }
+        }
+        // Spaces around the token, not tabs, are ignored.
+        assert_eq!(
+            token(&headers(&["Bearer   abc  "]), "", 100).unwrap(),
+            Some("abc")
+        );
+        assert_eq!(token(&headers(&["Bearer\tabc"]), "", 100).unwrap(), None);
     }
 }

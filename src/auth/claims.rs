@@ -5,12 +5,14 @@
 
 use crate::principal::Principal;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// A validated token, as the auth layer hands it on: the principal and when the token expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
-    /// Who the token was issued to.
-    pub principal: Principal,
+    /// Who the token was issued to (shared: every request presenting the token gets this one
+    /// copy from the token cache).
+    pub principal: Arc<Principal>,
     /// `exp` (seconds since the Unix epoch), when the token has one.
     pub expires_at: Option<u64>,
 }

@@ -10,12 +10,13 @@ use crate::principal::Principal;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The authenticated caller of a request (anonymous when auth is disabled).
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    principal: Option<Principal>,
+    principal: Option<Arc<Principal>>,
     expires_at: Option<u64>,
 }
 
@@ -27,18 +28,23 @@ impl Caller {
 
     pub(super) fn verified(v: &Verified) -> Self {
         Self {
-            principal: Some(v.principal.clone()),
+            principal: Some(Arc::clone(&v.principal)),
             expires_at: v.expires_at,
         }
     }
 
     /// The principal, when auth is enabled.
     pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
+        self.principal.as_deref()
     }
 
-    /// The principal, owned.
-    pub fn into_principal(self) -> Option<Principal> {
+    /// The principal, shared (a reference count, no copy).
+    pub fn shared_principal(&self) -> Option<Arc<Principal>> {
+        self.principal.clone()
+    }
+
+    /// The principal, shared (no copy: the token cache's).
+    pub fn into_principal(self) -> Option<Arc<Principal>> {
         self.principal
     }
 

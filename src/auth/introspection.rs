@@ -14,6 +14,7 @@ use super::fetch::{FetchError, json_object};
 use super::{Rejected, Verify};
 use crate::config::ClientAuthMethod;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How this server authenticates to the introspection endpoint.
@@ -169,7 +170,7 @@ impl Introspector {
             ));
         }
         Ok(Verified {
-            principal: principal(&response, Some(&self.issuer)),
+            principal: Arc::new(principal(&response, Some(&self.issuer))),
             expires_at: exp,
         })
     }

@@ -101,7 +101,7 @@ impl JwtVerifier {
             ));
         }
         Ok(Verified {
-            principal: principal(&claims, None),
+            principal: Arc::new(principal(&claims, None)),
             expires_at: numeric_date(&claims, "exp"),
         })
     }

@@ -29,7 +29,7 @@ use crate::http::{headers, origin};
 use crate::protocol::jsonrpc::{ErrorObject, Message, codes, error_value};
 use crate::session::registry::is_valid_session_id;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
-use crate::session::{Connection, ReplyMode, SessionHandle};
+use crate::session::{Connection, Parcel, ReplyMode, SessionHandle};
 use actix_web::middleware::from_fn;
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse, Responder};
@@ -216,15 +216,12 @@ async fn deliver(
     message: Message,
     caller: Caller,
 ) -> Result<(), HttpError> {
-    let principal = caller.into_principal();
+    let (parcel, principal) = (Parcel::new(vec![message]), caller.into_principal());
     state
         .sessions
         .with_retry(handle, |h| {
-            let (message, principal) = (message.clone(), principal.clone());
-            async move {
-                h.post(vec![message], ReplyMode::Standalone, principal)
-                    .await
-            }
+            let (parcel, principal) = (parcel.clone(), principal.clone());
+            async move { h.post(parcel, ReplyMode::Standalone, principal).await }
         })
         .await?;
     Ok(())

@@ -29,11 +29,12 @@ use crate::protocol::server::parse_initialize;
 use crate::protocol::stateless::selects_stateless;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::STANDALONE_STREAM;
-use crate::session::{NewSession, PostReply, ReplyMode, SessionHandle};
+use crate::session::{NewSession, Parcel, PostReply, ReplyMode, SessionHandle};
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Methods answered over SSE in `auto` mode: those that may send progress, logs or
 /// server-to-client requests before their result.
@@ -114,13 +115,12 @@ pub async fn post(
     let messages = payload.into_messages();
     let mode = reply_mode(state.settings.protocol.response_mode, &messages);
     let prime = handle.version().sends_priming_event();
-    let principal = caller.principal().cloned();
+    let (parcel, principal) = (Parcel::new(messages), caller.shared_principal());
     let reply = state
         .sessions
         .with_retry(handle, |h| {
-            let messages = messages.clone();
-            let principal = principal.clone();
-            async move { h.post(messages, mode, principal).await }
+            let (parcel, principal) = (parcel.clone(), principal.clone());
+            async move { h.post(parcel, mode, principal).await }
         })
         .await?;
     match reply {
@@ -204,7 +204,7 @@ async fn initialize(
             version,
             client_info: r.params.get("clientInfo").cloned().unwrap_or(Value::Null),
             client_capabilities: r.params.get("capabilities").cloned().unwrap_or(Value::Null),
-            principal: caller.into_principal(),
+            principal: caller.into_principal().map(Arc::unwrap_or_clone),
         })
         .await?;
     tag(req, |t| {

@@ -153,7 +153,7 @@ pub struct RequestInfo {
     /// The client's declared capabilities.
     pub client_capabilities: Arc<Value>,
     /// The authenticated caller, when auth is on.
-    pub principal: Option<Principal>,
+    pub principal: Option<Arc<Principal>>,
 }
 
 /// Everything a handler knows about the request it serves.
@@ -167,8 +167,8 @@ pub struct RequestContext {
     pub protocol_version: ProtocolVersion,
     /// The client's declared capabilities from `initialize`.
     pub client_capabilities: Arc<Value>,
-    /// The authenticated caller, when auth is on.
-    pub principal: Option<Principal>,
+    /// The authenticated caller, when auth is on (shared with the request's token: no copy).
+    pub principal: Option<Arc<Principal>>,
     /// `params._meta.progressToken`, if the client asked for progress.
     pub progress_token: Option<Value>,
     /// Fires when the client cancels the request or the session ends.

@@ -13,9 +13,30 @@ use crate::session::event_id::STANDALONE_STREAM;
 use crate::store::SessionPatch;
 use crate::store::StoreError;
 use actix::Addr;
+use parking_lot::Mutex;
 use serde_json::Value;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+/// The messages of one POST on their way to a session actor, which takes them out when it
+/// handles the POST. When the actor stopped first (its mailbox closed, or it was ending) they
+/// stay here, so [`crate::session::SessionRegistry::with_retry`] hands the same parcel to the
+/// rehydrated actor: a request's messages are never copied for the retry.
+#[derive(Clone)]
+pub struct Parcel(Arc<Mutex<Option<Vec<Message>>>>);
+
+impl Parcel {
+    /// A parcel holding `messages`.
+    pub fn new(messages: Vec<Message>) -> Self {
+        Self(Arc::new(Mutex::new(Some(messages))))
+    }
+
+    /// The messages, once: `None` after an actor took them.
+    pub(crate) fn take(&self) -> Option<Vec<Message>> {
+        self.0.lock().take()
+    }
+}
 
 /// Session-level failures, mapped to HTTP by the transport.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -132,7 +153,17 @@ impl SessionHandle {
 
     /// The principal that created the session.
     pub fn principal(&self) -> Option<&Principal> {
-        self.facts.principal.as_ref()
+        self.facts.principal.as_deref()
+    }
+
+    /// The principal that created the session, shared.
+    pub fn shared_principal(&self) -> Option<Arc<Principal>> {
+        self.facts.principal.clone()
+    }
+
+    /// The session id, shared.
+    pub fn shared_id(&self) -> Arc<str> {
+        Arc::clone(&self.facts.id)
     }
 
     /// Whether `initialize` was processed (always true for Streamable HTTP sessions, which
@@ -149,13 +180,13 @@ impl SessionHandle {
     /// Delivers the messages of one POST.
     pub async fn post(
         &self,
-        messages: Vec<Message>,
+        parcel: Parcel,
         mode: ReplyMode,
-        principal: Option<Principal>,
+        principal: Option<Arc<Principal>>,
     ) -> Result<PostReply, SessionError> {
         self.addr
             .send(Post {
-                messages,
+                parcel,
                 mode,
                 principal,
             })

@@ -17,5 +17,5 @@ pub mod runner_gate;
 pub mod signal;
 pub mod stream;
 
-pub use handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
+pub use handle::{Connection, Parcel, PostReply, ReplyMode, SessionError, SessionHandle};
 pub use registry::{Backends, NewSession, SessionRegistry, SessionSettings};

@@ -110,9 +110,9 @@ pub struct Backends {
 }
 
 impl SessionDeps {
-    /// Whether every request reaching an actor has just slid the session's TTL in the store
-    /// (the per-request verification of [`SessionRegistry::get`]).
-    pub(crate) fn requests_slide_ttl(&self) -> bool {
+    /// Whether every request reaching a live actor first confirms in the store that the
+    /// session still exists (the per-request verification of [`SessionRegistry::get`]).
+    pub(crate) fn verifies_each_request(&self) -> bool {
         self.shared_store && self.settings.verify_each_request
     }
 
@@ -301,8 +301,12 @@ impl SessionRegistry {
         let handle = match live {
             Some(h) if h.is_alive() => {
                 // With a shared store another replica may have deleted the session moments ago
-                // (its Ended signal is still on the way): confirm, sliding the TTL at once.
-                if self.deps.requests_slide_ttl() && !self.deps.sessions.touch_session(id).await? {
+                // (its Ended signal is still on the way): confirm. Only confirm: the actor
+                // slides the TTL every `touch_every` (a script of six commands per request
+                // cost Redis more CPU than the rest of the request).
+                if self.deps.verifies_each_request()
+                    && !self.deps.sessions.session_exists(id).await?
+                {
                     h.end();
                     return Err(SessionError::NotFound);
                 }
@@ -373,9 +377,9 @@ impl SessionRegistry {
         F: Fn(SessionHandle) -> Fut,
         Fut: std::future::Future<Output = Result<T, SessionError>>,
     {
-        let (id, principal) = (handle.id().to_owned(), handle.principal().cloned());
+        let (id, principal) = (handle.shared_id(), handle.shared_principal());
         match op(handle).await {
-            Err(SessionError::Gone) => op(self.get(&id, principal.as_ref()).await?).await,
+            Err(SessionError::Gone) => op(self.get(&id, principal.as_deref()).await?).await,
             other => other,
         }
     }
@@ -398,7 +402,7 @@ impl SessionRegistry {
             version,
             initialized: record.is_initialized(),
             client_capabilities: Arc::new(record.client_capabilities),
-            principal: record.principal,
+            principal: record.principal.map(Arc::new),
         };
         let shared = Arc::new(SessionShared::new(
             default_log_level(&record.log_level),

@@ -27,7 +27,7 @@ use crate::protocol::server::{McpServer, ServerInfo};
 use crate::registry::Registry;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, spawn_reader};
 use crate::session::{
-    Connection, ReplyMode, SessionError, SessionHandle, SessionRegistry, SessionSettings,
+    Connection, Parcel, ReplyMode, SessionError, SessionHandle, SessionRegistry, SessionSettings,
 };
 use input::{Line, Lines};
 use output::Output;
@@ -245,10 +245,11 @@ impl Stdio {
     }
 
     async fn post(&self, message: Message) -> Result<(), StdioError> {
+        let parcel = Parcel::new(vec![message]);
         self.sessions
             .with_retry(self.handle.clone(), |h| {
-                let message = message.clone();
-                async move { h.post(vec![message], ReplyMode::Standalone, None).await }
+                let parcel = parcel.clone();
+                async move { h.post(parcel, ReplyMode::Standalone, None).await }
             })
             .await?;
         Ok(())

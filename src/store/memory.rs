@@ -335,6 +335,14 @@ impl SessionStore for MemoryStore {
         }
     }
 
+    async fn session_exists(&self, id: &str) -> Result<bool, StoreError> {
+        match self.with_live(id, |_| Ok(())) {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         let now = Instant::now();
         // Freed after the lock is released (a busy session may hold many ended streams).

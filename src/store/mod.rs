@@ -92,6 +92,10 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn update_session(&self, id: &str, patch: &SessionPatch) -> Result<(), StoreError>;
     /// Slides the idle expiry; returns false if the session is gone.
     async fn touch_session(&self, id: &str) -> Result<bool, StoreError>;
+    /// Whether a live record exists, without sliding its expiry: the per-request check of
+    /// `session.verify_each_request` (the actor slides the expiry every `touch_every`), as
+    /// cheap as the store allows (one `EXISTS` in Redis).
+    async fn session_exists(&self, id: &str) -> Result<bool, StoreError>;
     /// Deletes the record and all its event logs; returns whether it existed.
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError>;
     /// Ids of live sessions (for operators; may be slow on large stores).

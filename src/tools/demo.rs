@@ -14,6 +14,7 @@ use crate::registry::{Registry, ServerEvent};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The URI of the clock resource.
@@ -176,7 +177,7 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
         .annotations(json!({"readOnlyHint": true, "idempotentHint": true}))
         .output::<WhoAmI>()
         .build(|_args: NoArgs, ctx: RequestContext| async move {
-            let p = ctx.principal.unwrap_or_default();
+            let p = ctx.principal.map(Arc::unwrap_or_clone).unwrap_or_default();
             let who = WhoAmI {
                 authenticated: p.issuer.is_some() || p.subject.is_some() || p.client_id.is_some(),
                 issuer: p.issuer,

@@ -245,7 +245,7 @@ pub fn resume(
     service: TaskService,
     server: McpServer,
     task: &Task,
-    principal: Option<Principal>,
+    principal: Option<Arc<Principal>>,
     reserved: Reserved,
     shutdown: CancellationToken,
 ) {

@@ -21,12 +21,12 @@ use tokio::sync::oneshot;
 #[derive(Message)]
 #[rtype(result = "Result<PostReply, SessionError>")]
 pub struct Post {
-    /// The decoded messages, in order.
-    pub messages: Vec<Message>,
+    /// The decoded messages, in order (taken out by the handler).
+    pub parcel: crate::session::Parcel,
     /// JSON, SSE, or the standalone stream for the responses.
     pub mode: ReplyMode,
     /// The authenticated caller of this POST.
-    pub principal: Option<crate::principal::Principal>,
+    pub principal: Option<Arc<crate::principal::Principal>>,
 }
 
 impl Handler<Post> for SessionActor {
@@ -36,14 +36,18 @@ impl Handler<Post> for SessionActor {
         if self.ended.is_cancelled() {
             return Err(SessionError::Gone);
         }
-        let verified = self.deps.requests_slide_ttl();
-        self.mark_active(ctx, verified);
-        let requests = msg.messages.iter().filter(|m| m.is_request()).count();
+        // Taken only by an actor that will handle them; `None` cannot happen (a parcel is
+        // sent again only after `Gone`, which leaves it full), but would be `Gone` too.
+        let Some(messages) = msg.parcel.take() else {
+            return Err(SessionError::Gone);
+        };
+        self.mark_active(ctx);
+        let requests = messages.iter().filter(|m| m.is_request()).count();
         let mut json_replies = Vec::new();
         let post_stream = if requests > 0 && msg.mode == ReplyMode::Sse {
             let stream = new_stream_id();
             let mut writer = self.writer(&stream);
-            if let Some(runner) = self.record_runner(ctx, &stream, &msg) {
+            if let Some(runner) = self.record_runner(ctx, &stream, &messages, &msg) {
                 writer = writer.with_runner(runner);
             }
             Some(Arc::new(PostStream::new(writer, requests)))
@@ -51,7 +55,7 @@ impl Handler<Post> for SessionActor {
             None
         };
         let standalone = self.writer(STANDALONE_STREAM);
-        for message in msg.messages {
+        for message in messages {
             match message {
                 Message::Request(req) => {
                     let (target, related) = match (&post_stream, msg.mode) {
@@ -124,8 +128,7 @@ impl Handler<Attach> for SessionActor {
         if self.ended.is_cancelled() {
             return Err(SessionError::Gone);
         }
-        let verified = self.deps.requests_slide_ttl();
-        self.mark_active(ctx, verified);
+        self.mark_active(ctx);
         let connection = self.attach(ctx, &msg.stream, true, msg.ends_session);
         if self.deps.shared_store && msg.stream != STANDALONE_STREAM {
             // A POST stream resumed here: finish it if its replica died.
@@ -304,6 +307,7 @@ impl SessionActor {
         &mut self,
         ctx: &mut Context<Self>,
         stream: &str,
+        messages: &[Message],
         msg: &Post,
     ) -> Option<Arc<RunnerGate>> {
         if !self.deps.shared_store {
@@ -311,13 +315,12 @@ impl SessionActor {
         }
         let record = super::takeover::RunnerRecord {
             replica: self.deps.replica.to_string(),
-            requests: msg
-                .messages
+            requests: messages
                 .iter()
                 .filter(|m| m.is_request())
                 .map(Message::to_value)
                 .collect(),
-            principal: msg.principal.clone(),
+            principal: msg.principal.as_deref().cloned(),
         };
         let runners = Arc::clone(&self.deps.runners);
         let (session, stream) = (Arc::clone(&self.facts.id), stream.to_owned());

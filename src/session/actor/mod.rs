@@ -55,8 +55,8 @@ pub struct SessionFacts {
     pub version: crate::protocol::version::ProtocolVersion,
     /// Client capabilities.
     pub client_capabilities: Arc<Value>,
-    /// Creator.
-    pub principal: Option<crate::principal::Principal>,
+    /// Creator (shared: handles are cloned per request).
+    pub principal: Option<Arc<crate::principal::Principal>>,
     /// Whether `initialize` was processed (false for a session opened by GET `/sse` or stdio
     /// until its `initialize` message arrives; `version` and `client_capabilities` are
     /// placeholders until then).
@@ -171,13 +171,11 @@ impl SessionActor {
         )
     }
 
-    /// Records activity and slides the stored TTL at most every `touch_every`. A request that
-    /// came through the registry's per-request verification has slid it already.
-    fn mark_active(&mut self, ctx: &mut Context<Self>, request_verified: bool) {
+    /// Records activity and slides the stored TTL at most every `touch_every` (the registry's
+    /// per-request verification only confirms the session exists).
+    fn mark_active(&mut self, ctx: &mut Context<Self>) {
         self.last_activity = Instant::now();
-        if request_verified {
-            self.last_touch = self.last_activity;
-        } else if self.last_touch.elapsed() >= self.deps.settings.touch_every {
+        if self.last_touch.elapsed() >= self.deps.settings.touch_every {
             self.touch(ctx);
         }
     }
@@ -300,7 +298,7 @@ impl SessionActor {
         req: Request,
         target: ReplyTarget,
         related: StreamWriter,
-        principal: Option<crate::principal::Principal>,
+        principal: Option<Arc<crate::principal::Principal>>,
     ) {
         if req.method == "initialize" && !self.facts.initialized && !self.initializing {
             self.initialize(ctx, req, target);
@@ -367,7 +365,7 @@ impl SessionActor {
         };
         ctx.spawn(fut.into_actor(self).map(|id, act, ctx| {
             act.in_flight.remove(&id);
-            act.mark_active(ctx, false);
+            act.mark_active(ctx);
         }));
     }
 }

@@ -233,7 +233,7 @@ impl SessionActor {
                 let target = ReplyTarget::Stream(Arc::clone(&post));
                 if safe_to_repeat(&act.deps.server.registry, &req) {
                     let related = post.writer.clone();
-                    act.start_request(ctx, req, target, related, record.principal.clone());
+                    act.start_request(ctx, req, target, related, record.principal.clone().map(Arc::new));
                 } else {
                     let error = ErrorObject::new(
                         codes::INTERNAL_ERROR,

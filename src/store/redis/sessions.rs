@@ -226,6 +226,16 @@ impl SessionStore for RedisStore {
         Ok(alive == 1)
     }
 
+    async fn session_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let key = self.keys.session(id);
+        let found: i64 = self
+            .op("session.exists", |mut c| async move {
+                redis::cmd("EXISTS").arg(&key).query_async(&mut c).await
+            })
+            .await?;
+        Ok(found == 1)
+    }
+
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         let (k1, k2, k3) = (
             self.keys.session(id),
