@@ -36,8 +36,9 @@ impl Handler<Post> for SessionActor {
         if self.ended.is_cancelled() {
             return Err(SessionError::Gone);
         }
-        // Taken only by an actor that will handle them; `None` cannot happen (a parcel is
-        // sent again only after `Gone`, which leaves it full), but would be `Gone` too.
+        // Taken only by an actor that handles them. `None`: an earlier actor took them and
+        // stopped before its answer arrived (the session ended); they ran there and are not
+        // run twice.
         let Some(messages) = msg.parcel.take() else {
             return Err(SessionError::Gone);
         };
