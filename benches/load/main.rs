@@ -264,7 +264,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             notifies,
         } => {
             let r = start(&target).await?;
-            let o = streams::run(&r.ep, consumers, notifies, Duration::from_millis(50)).await?;
+            let o = streams::run(
+                &r.ep,
+                consumers,
+                notifies,
+                Duration::from_millis(50),
+                r.probe(),
+            )
+            .await?;
             let row = scenarios::StreamsRow::new(&r.label, &o);
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&row).expect("JSON"));

@@ -359,7 +359,8 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
             log(started, &format!("streams: {n} consumers, {label}"));
             let t = Target::hive(label, store, Some(&redis_url), "auto", &[]).await?;
             let ep = Endpoint::parse(&t.url)?;
-            let o = streams::run(&ep, n, 20, Duration::from_millis(50)).await?;
+            let o =
+                streams::run(&ep, n, 20, Duration::from_millis(50), Some(t.cpu_probe())).await?;
             stream_rows.push(StreamsRow::new(label, &o));
             t.stop().await;
         }

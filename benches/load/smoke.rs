@@ -62,7 +62,14 @@ pub async fn run(json: bool) -> Result<(), String> {
             let op = Arc::new(Initialize { ep: ep.clone() });
             let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
             rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
-            let s = streams::run(&ep, 10, 5, Duration::from_millis(20)).await?;
+            let s = streams::run(
+                &ep,
+                10,
+                5,
+                Duration::from_millis(20),
+                Some(hive.cpu_probe()),
+            )
+            .await?;
             stream_rows.push(StreamsRow::new(&hive.label, &s));
         }
         hive.stop().await;
@@ -87,7 +94,14 @@ pub async fn run(json: bool) -> Result<(), String> {
         let hive = Target::hive("mcp-hive Redis", Store::Redis, Some(&url), "sse", &[]).await?;
         calls(&mut rows, &hive, "sse", None, None).await?;
         let ep = Endpoint::parse(&hive.url)?;
-        let s = streams::run(&ep, 10, 3, Duration::from_millis(20)).await?;
+        let s = streams::run(
+            &ep,
+            10,
+            3,
+            Duration::from_millis(20),
+            Some(hive.cpu_probe()),
+        )
+        .await?;
         stream_rows.push(StreamsRow::new(&hive.label, &s));
         hive.stop().await;
         redis.stop().await;

@@ -21,7 +21,7 @@
 //! as *missing* (lost). Arrival times include the generator's own scheduling of the reader tasks
 //! (all consumers share the generator's threads), so they are an upper bound.
 
-use crate::drive::histogram;
+use crate::drive::{CpuProbe, histogram};
 use crate::http::Conn;
 use crate::mcp::{self, Endpoint, Session};
 use futures_util::StreamExt;
@@ -52,6 +52,10 @@ pub struct StreamsOutcome {
     pub spread: Histogram<u64>,
     /// Time to set up the sessions and streams (s).
     pub setup_secs: f64,
+    /// Server CPU (s) from the first notification to the end of the last round, when probed.
+    pub server_cpu_secs: Option<f64>,
+    /// The generator's own CPU (s) over the same interval: consumers, publisher, bookkeeping.
+    pub generator_cpu_secs: f64,
 }
 
 fn now_us() -> u64 {
@@ -110,12 +114,13 @@ async fn consumer(
     Ok(())
 }
 
-/// Runs the measurement against `ep`.
+/// Runs the measurement against `ep`; `probe` reads the server's CPU seconds.
 pub async fn run(
     ep: &Endpoint,
     consumers: usize,
     notifies: usize,
     pause: Duration,
+    probe: Option<CpuProbe>,
 ) -> Result<StreamsOutcome, String> {
     let started = std::time::Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -136,6 +141,8 @@ pub async fn run(
     // Announcement time per round, and which consumers got each round's notification.
     let mut announced_at: Vec<u64> = Vec::with_capacity(notifies);
     let mut seen: Vec<Vec<bool>> = Vec::with_capacity(notifies);
+    let own_cpu = || crate::support::process_cpu_secs(std::process::id());
+    let cpu_before = (probe.as_ref().map(|p| p()), own_cpu());
     for k in 0..notifies {
         let announced = mcp::notify(&mut conn, ep, &publisher, QUIET_URI, k as u64 + 10).await?;
         announced_at.push(announced);
@@ -171,6 +178,8 @@ pub async fn run(
         }
         tokio::time::sleep(pause).await;
     }
+    let server_cpu_secs = probe.as_ref().zip(cpu_before.0).map(|(p, b)| p() - b);
+    let generator_cpu_secs = own_cpu() - cpu_before.1;
     // Stragglers: delivered, but after their round's 5 s. Wait while they keep coming (5 s
     // after the latest, at most 60 s), so "missing" means not delivered at all.
     let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -200,5 +209,7 @@ pub async fn run(
         last,
         spread,
         setup_secs,
+        server_cpu_secs,
+        generator_cpu_secs,
     })
 }

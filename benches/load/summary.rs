@@ -131,6 +131,10 @@ pub struct StreamsRow {
     pub spread_ms: [f64; 2],
     /// Seconds to open the sessions and streams.
     pub setup_secs: f64,
+    /// Server CPU per delivered notification (µs) over the rounds, when probed.
+    pub server_cpu_us: Option<f64>,
+    /// The generator's CPU per delivered notification (µs) over the rounds.
+    pub generator_cpu_us: f64,
 }
 
 impl StreamsRow {
@@ -152,6 +156,10 @@ impl StreamsRow {
             last_ms: [ms(&o.last, 0.5), ms(&o.last, 0.99)],
             spread_ms: [ms(&o.spread, 0.5), ms(&o.spread, 0.99)],
             setup_secs: o.setup_secs,
+            server_cpu_us: o
+                .server_cpu_secs
+                .map(|s| s * 1e6 / o.delivered.max(1) as f64),
+            generator_cpu_us: o.generator_cpu_secs * 1e6 / o.delivered.max(1) as f64,
         }
     }
 }
@@ -159,13 +167,13 @@ impl StreamsRow {
 /// Stream rows as a Markdown table (also readable on a terminal).
 pub fn streams_table(rows: &[StreamsRow]) -> String {
     let mut out = String::from(
-        "| System | Streams | Notifications | Delivered | Late (> 5 s) | Missing | Delivery p50 / p99 / max (ms) | Last consumer p50 / p99 (ms) | Spread first→last p50 / p99 (ms) |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| System | Streams | Notifications | Delivered | Late (> 5 s) | Missing | Delivery p50 / p99 / max (ms) | Last consumer p50 / p99 (ms) | Spread first→last p50 / p99 (ms) | CPU per delivery: server / generator (µs) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} |",
+            "| {} | {} | {} | {} | {} | {} | {:.2} / {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {} / {:.1} |",
             r.system,
             r.consumers,
             r.notifies,
@@ -178,7 +186,10 @@ pub fn streams_table(rows: &[StreamsRow]) -> String {
             r.last_ms[0],
             r.last_ms[1],
             r.spread_ms[0],
-            r.spread_ms[1]
+            r.spread_ms[1],
+            r.server_cpu_us
+                .map_or_else(|| "n/a".to_owned(), |us| format!("{us:.1}")),
+            r.generator_cpu_us
         );
     }
     out
