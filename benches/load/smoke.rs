@@ -44,6 +44,19 @@ async fn calls(
     Ok(())
 }
 
+/// `notifies` notifications to 10 open streams of `target`.
+async fn stream_smoke(
+    rows: &mut Vec<StreamsRow>,
+    target: &Target,
+    notifies: usize,
+) -> Result<(), String> {
+    let ep = Endpoint::parse(&target.url)?;
+    let probe = Some(target.cpu_probe());
+    let s = streams::run(&ep, 10, notifies, Duration::from_millis(20), probe).await?;
+    rows.push(StreamsRow::new(&target.label, &s));
+    Ok(())
+}
+
 /// Runs the smoke test; an error (or any failed call) fails it.
 pub async fn run(json: bool) -> Result<(), String> {
     let started = Instant::now();
@@ -62,15 +75,7 @@ pub async fn run(json: bool) -> Result<(), String> {
             let op = Arc::new(Initialize { ep: ep.clone() });
             let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
             rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
-            let s = streams::run(
-                &ep,
-                10,
-                5,
-                Duration::from_millis(20),
-                Some(hive.cpu_probe()),
-            )
-            .await?;
-            stream_rows.push(StreamsRow::new(&hive.label, &s));
+            stream_smoke(&mut stream_rows, &hive, 5).await?;
         }
         hive.stop().await;
     }
@@ -93,16 +98,7 @@ pub async fn run(json: bool) -> Result<(), String> {
         let url = redis.url();
         let hive = Target::hive("mcp-hive Redis", Store::Redis, Some(&url), "sse", &[]).await?;
         calls(&mut rows, &hive, "sse", None, None).await?;
-        let ep = Endpoint::parse(&hive.url)?;
-        let s = streams::run(
-            &ep,
-            10,
-            3,
-            Duration::from_millis(20),
-            Some(hive.cpu_probe()),
-        )
-        .await?;
-        stream_rows.push(StreamsRow::new(&hive.label, &s));
+        stream_smoke(&mut stream_rows, &hive, 3).await?;
         hive.stop().await;
         redis.stop().await;
     } else {

@@ -285,6 +285,15 @@ fn trim_age(log: &mut StreamLog, now: Instant, max_age: Duration) {
     }
 }
 
+/// A live-session operation's outcome as "was the session there": `NotFound` is `false`.
+fn found(outcome: Result<(), StoreError>) -> Result<bool, StoreError> {
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
@@ -325,22 +334,14 @@ impl SessionStore for MemoryStore {
 
     async fn touch_session(&self, id: &str) -> Result<bool, StoreError> {
         let ttl = self.config.session_ttl;
-        match self.with_live(id, |e| {
+        found(self.with_live(id, |e| {
             e.expires_at = Instant::now() + ttl;
             Ok(())
-        }) {
-            Ok(()) => Ok(true),
-            Err(StoreError::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
+        }))
     }
 
     async fn session_exists(&self, id: &str) -> Result<bool, StoreError> {
-        match self.with_live(id, |_| Ok(())) {
-            Ok(()) => Ok(true),
-            Err(StoreError::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
+        found(self.with_live(id, |_| Ok(())))
     }
 
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {

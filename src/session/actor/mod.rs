@@ -412,10 +412,7 @@ impl Actor for SessionActor {
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
             if act.busy() {
-                act.last_activity = Instant::now();
-                if act.last_touch.elapsed() >= act.deps.settings.touch_every {
-                    act.touch(ctx);
-                }
+                act.mark_active(ctx);
             } else if act.last_activity.elapsed() >= act.deps.settings.actor_idle {
                 tracing::debug!(session = %act.facts.id, "session actor idle; hibernating");
                 ctx.stop();

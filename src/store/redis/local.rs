@@ -129,7 +129,7 @@ impl Local {
         if let Some(tx) = self.watchers.lock().get(&k) {
             // Above the cursor even for a close (whose echo may repeat the last sequence
             // number): the reader then reads Redis instead of skipping the read.
-            tx.send_modify(|v| *v = (*v).max(seq).max(v.saturating_add(1)));
+            tx.send_modify(|v| *v = seq.max(v.saturating_add(1)));
         }
     }
 
