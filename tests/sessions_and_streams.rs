@@ -99,6 +99,38 @@ async fn no_priming_before_2025_11_25() {
     );
 }
 
+/// The head of a POST stream waits for the first message only briefly (`HEAD_HOLD`): a request
+/// that sends nothing for a while still gets its head and priming event at once.
+#[tokio::test]
+async fn a_slow_request_gets_its_stream_head_and_priming_event_at_once() {
+    let server = TestServer::start(&[]).await;
+    let mut c = Client::new(&server);
+    c.initialize("2025-11-25", json!({})).await;
+    let (_, set) = c
+        .call_json(&json!({"jsonrpc":"2.0","id":100,"method":"logging/setLevel","params":{"level":"error"}}))
+        .await;
+    assert_eq!(set["result"], json!({}));
+    // Two counts 1.5 s apart, without a progress token and with info logs off: no message
+    // before the result.
+    let body = tool_call(1, "count", json!({"number": 2, "intervalMs": 1500}));
+    let started = std::time::Instant::now();
+    let res = c.post(&body).send().await.unwrap();
+    let head_after = started.elapsed();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut sse = SseReader::new(res);
+    let priming = sse.next(WAIT).await.unwrap();
+    let primed_after = started.elapsed();
+    assert!(priming.data.is_empty(), "the priming event comes first");
+    assert!(
+        primed_after < Duration::from_millis(1000),
+        "head {head_after:?} and priming event {primed_after:?} before the request ends"
+    );
+    let result = sse.next(WAIT).await.unwrap().json().unwrap();
+    assert_eq!(result["id"], 1);
+    assert_eq!(result["result"]["content"][0]["text"], "Counted to 2");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+}
+
 #[tokio::test]
 async fn post_stream_resumes_on_get_without_other_streams_events() {
     let server = TestServer::start(&[]).await;

@@ -152,7 +152,8 @@ pub async fn post(
                 fresh: true,
                 token_lifetime: caller.token_lifetime(),
             },
-        )),
+        )
+        .await),
     }
 }
 
@@ -341,7 +342,8 @@ pub async fn get(
             fresh: false,
             token_lifetime: caller.token_lifetime(),
         },
-    ))
+    )
+    .await)
 }
 
 /// `DELETE /mcp`: ends the session.

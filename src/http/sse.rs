@@ -2,6 +2,12 @@
 //! hint first, the 2025-11-25 priming event when the session negotiated it, one `message` event
 //! per JSON-RPC message with its `<stream>-<seq>` id, keep-alive comments, and
 //! `X-Accel-Buffering: no` so proxies such as nginx do not buffer the stream.
+//!
+//! The head of a POST's stream waits (at most [`HEAD_HOLD`]) for the stream's first message, so
+//! that a reply ready within that time leaves in the same socket write as the head: actix-web
+//! sends the head as soon as the body is pending, and with the Redis store the reply is one
+//! round trip away, which made every quick SSE reply two writes on the connection (and two
+//! wake-ups of the client) instead of one.
 
 use crate::http::McpState;
 use crate::http::headers::SESSION_ID;
@@ -12,6 +18,12 @@ use actix_web_lab::sse::{Data, Event, Sse};
 use futures_util::StreamExt as _;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the head of a POST stream opened by this replica waits for the stream's first
+/// message (a reply, a notification, a request to the client) before it is sent alone. Past
+/// it, a long-running request's client gets the head (and the priming event) at once and
+/// the messages as they come; within it, head and message leave in one write.
+pub const HEAD_HOLD: Duration = Duration::from_millis(20);
 
 /// What to stream.
 pub struct StreamRequest {
@@ -32,8 +44,9 @@ pub struct StreamRequest {
     pub token_lifetime: Option<Duration>,
 }
 
-/// Builds the SSE response, whose body reads the stream.
-pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpResponse {
+/// Builds the SSE response, whose body reads the stream; for a fresh POST stream, after its
+/// first message or [`HEAD_HOLD`], whichever comes first (see the module docs).
+pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpResponse {
     let settings = &state.settings;
     let options = ReaderOptions {
         prime: s.prime,
@@ -66,12 +79,21 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         stream: s.stream,
         after: s.after,
     };
-    let events = reader_stream(source, options, stop, guard).map(|frame| -> Event {
-        match frame {
-            Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
-            Frame::KeepAlive => Event::Comment("keep-alive".into()),
-        }
-    });
+    let fresh = s.fresh;
+    let mut frames = reader_stream(source, options, stop, guard).fuse();
+    let head = if fresh {
+        first_message(&mut frames, HEAD_HOLD).await
+    } else {
+        Vec::new()
+    };
+    let events = futures_util::stream::iter(head)
+        .chain(frames)
+        .map(|frame| -> Event {
+            match frame {
+                Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
+                Frame::KeepAlive => Event::Comment("keep-alive".into()),
+            }
+        });
     Sse::from_infallible_stream(events)
         .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))
         .customize()
@@ -79,4 +101,86 @@ pub fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpRes
         .insert_header((SESSION_ID, s.session))
         .respond_to(req)
         .map_into_boxed_body()
+}
+
+/// The frames `frames` yields up to and including its first message (an event with data, not
+/// the priming event), or up to its end, a keep-alive, or `hold`, whichever comes first.
+async fn first_message<S>(frames: &mut S, hold: Duration) -> Vec<Frame>
+where
+    S: futures_util::Stream<Item = Frame> + Unpin,
+{
+    let until = tokio::time::Instant::now() + hold;
+    let mut head = Vec::new();
+    while let Ok(Some(frame)) = tokio::time::timeout_at(until, frames.next()).await {
+        let priming = matches!(&frame, Frame::Event { data, .. } if data.is_empty());
+        head.push(frame);
+        if !priming {
+            break;
+        }
+    }
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream::{self, BoxStream};
+    use std::time::Instant;
+
+    fn event(data: &str) -> Frame {
+        Frame::Event {
+            id: "0000000000000001-0".into(),
+            data: Arc::from(data),
+        }
+    }
+
+    /// The priming event at once, then `message` after `delay`, then the end.
+    fn primed(delay: Duration, message: &'static str) -> BoxStream<'static, Frame> {
+        let later = async move {
+            tokio::time::sleep(delay).await;
+            event(message)
+        };
+        stream::iter([event("")]).chain(stream::once(later)).boxed()
+    }
+
+    fn data(frames: &[Frame]) -> Vec<String> {
+        frames
+            .iter()
+            .map(|f| match f {
+                Frame::Event { data, .. } => data.to_string(),
+                Frame::KeepAlive => "keep-alive".into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_reply_ready_within_the_hold_goes_out_with_the_head() {
+        let mut frames = primed(Duration::from_millis(5), "reply").fuse();
+        let head = first_message(&mut frames, Duration::from_secs(5)).await;
+        assert_eq!(data(&head), ["", "reply"]);
+        assert!(frames.next().await.is_none(), "nothing left but the end");
+    }
+
+    #[tokio::test]
+    async fn a_slow_reply_does_not_hold_the_head_beyond_the_hold() {
+        let mut frames = primed(Duration::from_millis(600), "late").fuse();
+        let started = Instant::now();
+        let head = first_message(&mut frames, Duration::from_millis(20)).await;
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(data(&head), [""], "only the priming event");
+        let rest: Vec<Frame> = frames.collect().await;
+        assert_eq!(data(&rest), ["late"], "the reply follows, once");
+    }
+
+    #[tokio::test]
+    async fn a_stream_ending_within_the_hold_is_not_polled_again() {
+        let mut frames = stream::iter([event("")]).boxed().fuse();
+        let head = first_message(&mut frames, Duration::from_secs(5)).await;
+        assert_eq!(data(&head), [""]);
+        // The response chains the rest: a fused stream answers `None` again.
+        assert!(frames.next().await.is_none());
+        let mut kept = stream::iter([Frame::KeepAlive, event("x")]).boxed().fuse();
+        let head = first_message(&mut kept, Duration::from_secs(5)).await;
+        assert_eq!(data(&head), ["keep-alive"], "a keep-alive sends the head");
+    }
 }
