@@ -101,6 +101,35 @@ async fn sse_replies_carry_progress_and_only_requested_logs() {
     );
 }
 
+/// An SSE reply's head waits for the first message only briefly (`HEAD_HOLD`, 20 ms): a
+/// request that sends nothing for a while still gets its head at once.
+#[tokio::test]
+async fn a_slow_sse_reply_gets_its_head_before_its_first_message() {
+    let server = TestServer::start(&[]).await;
+    let c = Modern::new(&server.mcp, json!({}));
+    // Two counts 1.5 s apart; a log level (SSE reply) above the tool's info logs: nothing is
+    // sent before the result.
+    let call = json!({"name": "count", "arguments": {"number": 2, "intervalMs": 1500}});
+    let started = std::time::Instant::now();
+    let sse = c
+        .stream(
+            1,
+            "tools/call",
+            call,
+            json!({"io.modelcontextprotocol/logLevel": "error"}),
+        )
+        .await;
+    let head_after = started.elapsed();
+    assert!(
+        head_after < Duration::from_millis(1000),
+        "head after {head_after:?}, before the request ends"
+    );
+    let got = frames(sse).await;
+    assert_eq!(methods(&got), ["<response>"], "{got:?}");
+    assert_eq!(got[0]["result"]["content"][0]["text"], "Counted to 2");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+}
+
 #[tokio::test]
 async fn listen_filters_and_hears_other_replicas() {
     let redis = RedisServer::start();

@@ -3,7 +3,8 @@
 //! per JSON-RPC message with its `<stream>-<seq>` id, keep-alive comments, and
 //! `X-Accel-Buffering: no` so proxies such as nginx do not buffer the stream.
 //!
-//! The head of a POST's stream waits (at most [`HEAD_HOLD`]) for the stream's first message, so
+//! The head of a POST's stream (and of a 2026-07-28 stateless reply streamed as SSE) waits (at
+//! most [`HEAD_HOLD`]) for the stream's first message, so
 //! that a reply ready within that time leaves in the same socket write as the head: actix-web
 //! sends the head as soon as the body is pending, and with the Redis store the reply is one
 //! round trip away, which made every quick SSE reply two writes on the connection (and two
@@ -15,7 +16,7 @@ use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
-use futures_util::StreamExt as _;
+use futures_util::{Stream, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,14 +108,33 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
 /// the priming event), or up to its end, a keep-alive, or `hold`, whichever comes first.
 async fn first_message<S>(frames: &mut S, hold: Duration) -> Vec<Frame>
 where
-    S: futures_util::Stream<Item = Frame> + Unpin,
+    S: Stream<Item = Frame> + Unpin,
+{
+    until_first(
+        frames,
+        hold,
+        |frame| !matches!(frame, Frame::Event { data, .. } if data.is_empty()),
+    )
+    .await
+}
+
+/// The items `items` yields up to and including the first one `ends_wait` accepts, or up to
+/// its end or `hold`, whichever comes first: what an SSE response sends with its head (see the
+/// module docs). `items` keeps what comes later (polling it is cancel-safe).
+pub(crate) async fn until_first<S, T>(
+    items: &mut S,
+    hold: Duration,
+    ends_wait: impl Fn(&T) -> bool,
+) -> Vec<T>
+where
+    S: Stream<Item = T> + Unpin,
 {
     let until = tokio::time::Instant::now() + hold;
     let mut head = Vec::new();
-    while let Ok(Some(frame)) = tokio::time::timeout_at(until, frames.next()).await {
-        let priming = matches!(&frame, Frame::Event { data, .. } if data.is_empty());
-        head.push(frame);
-        if !priming {
+    while let Ok(Some(item)) = tokio::time::timeout_at(until, items.next()).await {
+        let done = ends_wait(&item);
+        head.push(item);
+        if done {
             break;
         }
     }

@@ -20,6 +20,7 @@
 use super::tasks::{self, Ran};
 use super::{McpState, bad_request, reply};
 use crate::auth::Caller;
+use crate::http::sse;
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, codes};
 use crate::protocol::mrtr::round::Round;
@@ -31,6 +32,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
 use async_trait::async_trait;
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -241,22 +243,29 @@ pub async fn run(
         };
         let _ = tx.send(body);
     });
-    sse_reply(req, rx, guard)
+    sse_reply(req, rx, guard).await
 }
 
-fn sse_reply(
+/// The SSE reply: the request's notifications, then its response. The head waits for the first
+/// message up to [`sse::HEAD_HOLD`], so a quick reply leaves in one write with it.
+async fn sse_reply(
     req: &HttpRequest,
     rx: mpsc::UnboundedReceiver<Value>,
     guard: tokio_util::sync::DropGuard,
 ) -> HttpResponse {
     // The stream ends after the response (a task's handler may outlive it and hold a sender).
-    let events = futures_util::stream::unfold(Some((rx, guard)), |open| async move {
+    let mut messages = futures_util::stream::unfold(Some((rx, guard)), |open| async move {
         let (mut rx, guard) = open?;
         let message = rx.recv().await?;
         let last = message.get("id").is_some();
-        let event: Event = Data::new(message.to_string()).event("message").into();
-        Some((event, (!last).then_some((rx, guard))))
-    });
+        Some((message, (!last).then_some((rx, guard))))
+    })
+    .boxed()
+    .fuse();
+    let head = sse::until_first(&mut messages, sse::HEAD_HOLD, |_| true).await;
+    let events = futures_util::stream::iter(head)
+        .chain(messages)
+        .map(|message| -> Event { Data::new(message.to_string()).event("message").into() });
     Sse::from_infallible_stream(events)
         .customize()
         .insert_header(("X-Accel-Buffering", "no"))
