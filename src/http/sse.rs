@@ -16,6 +16,7 @@ use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse::{Data, Event, Sse};
+use futures_util::future::Either;
 use futures_util::{Stream, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,21 +81,18 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
         stream: s.stream,
         after: s.after,
     };
-    let fresh = s.fresh;
-    let mut frames = reader_stream(source, options, stop, guard).fuse();
-    let head = if fresh {
-        first_message(&mut frames, HEAD_HOLD).await
+    let frames = reader_stream(source, options, stop, guard);
+    let frames = if s.fresh {
+        Either::Left(with_held_head(frames, HEAD_HOLD, is_message).await)
     } else {
-        Vec::new()
+        Either::Right(frames)
     };
-    let events = futures_util::stream::iter(head)
-        .chain(frames)
-        .map(|frame| -> Event {
-            match frame {
-                Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
-                Frame::KeepAlive => Event::Comment("keep-alive".into()),
-            }
-        });
+    let events = frames.map(|frame| -> Event {
+        match frame {
+            Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
+            Frame::KeepAlive => Event::Comment("keep-alive".into()),
+        }
+    });
     Sse::from_infallible_stream(events)
         .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))
         .customize()
@@ -104,18 +102,25 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
         .map_into_boxed_body()
 }
 
-/// The frames `frames` yields up to and including its first message (an event with data, not
-/// the priming event), or up to its end, a keep-alive, or `hold`, whichever comes first.
-async fn first_message<S>(frames: &mut S, hold: Duration) -> Vec<Frame>
+/// Whether a frame ends the wait for the head: any frame but the priming event (an event
+/// without data), so a message, a keep-alive (or the stream's end, see [`until_first`]).
+fn is_message(frame: &Frame) -> bool {
+    !matches!(frame, Frame::Event { data, .. } if data.is_empty())
+}
+
+/// `items`, with what [`until_first`] gathers within `hold` taken before the head is sent, so
+/// those items leave in the same write as the head.
+pub(crate) async fn with_held_head<S, T>(
+    items: S,
+    hold: Duration,
+    ends_wait: impl Fn(&T) -> bool,
+) -> impl Stream<Item = T>
 where
-    S: Stream<Item = Frame> + Unpin,
+    S: Stream<Item = T> + Unpin,
 {
-    until_first(
-        frames,
-        hold,
-        |frame| !matches!(frame, Frame::Event { data, .. } if data.is_empty()),
-    )
-    .await
+    let mut items = items.fuse();
+    let head = until_first(&mut items, hold, ends_wait).await;
+    futures_util::stream::iter(head).chain(items)
 }
 
 /// The items `items` yields up to and including the first one `ends_wait` accepts, or up to
@@ -176,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn a_reply_ready_within_the_hold_goes_out_with_the_head() {
         let mut frames = primed(Duration::from_millis(5), "reply").fuse();
-        let head = first_message(&mut frames, Duration::from_secs(5)).await;
+        let head = until_first(&mut frames, Duration::from_secs(5), is_message).await;
         assert_eq!(data(&head), ["", "reply"]);
         assert!(frames.next().await.is_none(), "nothing left but the end");
     }
@@ -185,7 +190,7 @@ mod tests {
     async fn a_slow_reply_does_not_hold_the_head_beyond_the_hold() {
         let mut frames = primed(Duration::from_millis(600), "late").fuse();
         let started = Instant::now();
-        let head = first_message(&mut frames, Duration::from_millis(20)).await;
+        let head = until_first(&mut frames, Duration::from_millis(20), is_message).await;
         assert!(started.elapsed() < Duration::from_millis(400));
         assert_eq!(data(&head), [""], "only the priming event");
         let rest: Vec<Frame> = frames.collect().await;
@@ -195,12 +200,12 @@ mod tests {
     #[tokio::test]
     async fn a_stream_ending_within_the_hold_is_not_polled_again() {
         let mut frames = stream::iter([event("")]).boxed().fuse();
-        let head = first_message(&mut frames, Duration::from_secs(5)).await;
+        let head = until_first(&mut frames, Duration::from_secs(5), is_message).await;
         assert_eq!(data(&head), [""]);
         // The response chains the rest: a fused stream answers `None` again.
         assert!(frames.next().await.is_none());
         let mut kept = stream::iter([Frame::KeepAlive, event("x")]).boxed().fuse();
-        let head = first_message(&mut kept, Duration::from_secs(5)).await;
+        let head = until_first(&mut kept, Duration::from_secs(5), is_message).await;
         assert_eq!(data(&head), ["keep-alive"], "a keep-alive sends the head");
     }
 }

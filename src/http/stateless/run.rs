@@ -254,17 +254,15 @@ async fn sse_reply(
     guard: tokio_util::sync::DropGuard,
 ) -> HttpResponse {
     // The stream ends after the response (a task's handler may outlive it and hold a sender).
-    let mut messages = futures_util::stream::unfold(Some((rx, guard)), |open| async move {
+    let messages = futures_util::stream::unfold(Some((rx, guard)), |open| async move {
         let (mut rx, guard) = open?;
         let message = rx.recv().await?;
         let last = message.get("id").is_some();
         Some((message, (!last).then_some((rx, guard))))
     })
-    .boxed()
-    .fuse();
-    let head = sse::until_first(&mut messages, sse::HEAD_HOLD, |_| true).await;
-    let events = futures_util::stream::iter(head)
-        .chain(messages)
+    .boxed();
+    let events = sse::with_held_head(messages, sse::HEAD_HOLD, |_| true)
+        .await
         .map(|message| -> Event { Data::new(message.to_string()).event("message").into() });
     Sse::from_infallible_stream(events)
         .customize()
