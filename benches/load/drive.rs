@@ -267,12 +267,54 @@ pub async fn open_loop(
     }
 }
 
-/// `tools/call` of `add` over a set of sessions (client `c` uses session `c % len`).
+/// Where the sessions of a `tools/call` run come from, relative to the connections that call
+/// them. mcp-hive runs a session's actor on the HTTP worker thread that served its
+/// `initialize`, and a call is served by the worker of its connection, so this decides how
+/// the actors spread over the workers and how many calls cross to another worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Placement {
+    /// All sessions started one after the other on one set-up connection, client `c` calling
+    /// session `c`: every actor on one worker, the calls of about half the clients crossing to
+    /// it (the worst case, and what every run before 2026-12-06 14:00 UTC measured).
+    Setup,
+    /// Each connection starts its own session with its first call and keeps calling it: a
+    /// client talking to the server directly. Actors spread like connections; no call crosses.
+    Own,
+    /// Each connection starts its own session, but clients call in pairs each other's
+    /// (`c` calls the session started on connection `c ^ 1`): calls arriving through a load
+    /// balancer's pooled connections. Actors spread like connections; a call crosses whenever
+    /// the pair's connections landed on different workers.
+    Swapped,
+}
+
+/// `tools/call` of `add` over a set of sessions.
 pub struct AddCall {
     /// The endpoint.
     pub ep: Endpoint,
-    /// Sessions to spread the calls over.
+    /// The set-up sessions (client `c` uses `c % len` with [`Placement::Setup`]; the others
+    /// take their `Authorization` from the first).
     pub sessions: Vec<crate::mcp::Session>,
+    /// Which session each call goes to.
+    pub placement: Placement,
+    /// [`Placement::Swapped`]: the session started on each client's connection.
+    pub started: Vec<std::sync::OnceLock<crate::mcp::Session>>,
+}
+
+impl AddCall {
+    /// Calls over `sessions` placed by `placement`, for up to `clients` connections.
+    pub fn new(
+        ep: Endpoint,
+        sessions: Vec<crate::mcp::Session>,
+        placement: Placement,
+        clients: usize,
+    ) -> Self {
+        Self {
+            ep,
+            sessions,
+            placement,
+            started: (0..clients).map(|_| std::sync::OnceLock::new()).collect(),
+        }
+    }
 }
 
 impl Op for AddCall {
@@ -283,7 +325,25 @@ impl Op for AddCall {
         seq: u64,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let session = &self.sessions[client % self.sessions.len()];
+            if self.placement != Placement::Setup && conn.session.is_none() {
+                let auth = self.sessions.first().and_then(|s| s.auth.as_deref());
+                let own = crate::mcp::initialize(conn, &self.ep, auth).await?;
+                if let Some(slot) = self.started.get(client) {
+                    // A connection opened again (a later loop) keeps the first session.
+                    let _ = slot.set(own.clone());
+                }
+                conn.session = Some(own);
+            }
+            let session = match (self.placement, &conn.session) {
+                (Placement::Setup, _) | (_, None) => &self.sessions[client % self.sessions.len()],
+                (Placement::Own, Some(own)) => own,
+                // Until the partner's first call started its session, a client calls its own.
+                (Placement::Swapped, Some(own)) => self
+                    .started
+                    .get(client ^ 1)
+                    .and_then(|slot| slot.get())
+                    .unwrap_or(own),
+            };
             let req = crate::mcp::add_request(&self.ep, session, seq);
             let res = conn
                 .request(&req, crate::mcp::REQUEST_LIMIT)

@@ -69,6 +69,9 @@ pub struct Conn {
     chunked: bool,
     done: bool,
     close_after: bool,
+    /// The MCP session started on this connection, when the caller binds sessions to
+    /// connections (`calls --session-per-connection`).
+    pub session: Option<crate::mcp::Session>,
 }
 
 const READ_SIZE: usize = 16 * 1024;
@@ -85,6 +88,7 @@ impl Conn {
             chunked: false,
             done: true,
             close_after: false,
+            session: None,
         }
     }
 

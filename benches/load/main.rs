@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench --bench load -- calls --store redis --mode sse --clients 16 --duration 5
 //! cargo bench --bench load -- calls --url http://127.0.0.1:3000/mcp --rate 2000
+//! cargo bench --bench load -- calls --placement own   # sessions per connection: setup, own, swapped
 //! cargo bench --bench load -- init --store embedded
 //! cargo bench --bench load -- streams --store redis --consumers 1000 --notifies 20
 //! cargo bench --bench load -- smoke          # a few seconds of each (CI)
@@ -34,7 +35,7 @@ mod targets;
 mod writeup;
 
 use clap::{Args, Parser, Subcommand};
-use drive::{AddCall, Initialize};
+use drive::{AddCall, Initialize, Placement};
 use mcp::Endpoint;
 use report::Row;
 use std::sync::Arc;
@@ -86,6 +87,11 @@ enum Cmd {
         /// Fixed arrival rate (calls/s); default: half the full-speed rate just measured.
         #[arg(long)]
         rate: Option<f64>,
+        /// Where the called sessions are started: `setup` (all on one set-up connection, the
+        /// `all` comparison's worst case), `own` (each connection its own: direct clients) or
+        /// `swapped` (each connection starts one, pairs call each other's: a load balancer).
+        #[arg(long, value_enum, default_value = "setup")]
+        placement: Placement,
     },
     /// `initialize` + `notifications/initialized` at full speed (new sessions per second).
     Init {
@@ -175,7 +181,7 @@ async fn start(t: &TargetArgs) -> Result<Running, String> {
     })
 }
 
-/// `clients` sessions on their own connections.
+/// `n` sessions, all started on one connection.
 async fn sessions(
     ep: &Endpoint,
     n: usize,
@@ -212,12 +218,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             duration,
             warmup,
             rate,
+            placement,
         } => {
             let r = start(&target).await?;
-            let op = Arc::new(AddCall {
-                ep: r.ep.clone(),
-                sessions: sessions(&r.ep, clients, None).await?,
-            });
+            let sessions = sessions(&r.ep, clients, None).await?;
+            // The open loop below uses twice as many connections.
+            let op = Arc::new(AddCall::new(r.ep.clone(), sessions, placement, clients * 2));
             let full = drive::closed_loop(
                 &r.ep,
                 op.clone(),

@@ -12,7 +12,7 @@
 //!    of one token (warm cache), alternating; then a new RS256 JWT on every call (uncached).
 //! 4. **Streams**: see [`crate::streams`], embedded and Redis, several consumer counts.
 
-use crate::drive::{self, AddCall, Initialize};
+use crate::drive::{self, AddCall, Initialize, Placement};
 use crate::mcp::{self, Endpoint, Session};
 use crate::peers;
 use crate::report::{self, Row};
@@ -74,10 +74,8 @@ async fn system(
     auth: Option<&str>,
 ) -> Result<System, String> {
     let ep = Endpoint::parse(&target.url)?;
-    let op = Arc::new(AddCall {
-        sessions: sessions(&ep, clients, auth).await?,
-        ep,
-    });
+    let sessions = sessions(&ep, clients, auth).await?;
+    let op = Arc::new(AddCall::new(ep, sessions, Placement::Setup, clients));
     Ok(System {
         key,
         mode,
@@ -316,10 +314,12 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
     let tokens = issuer.tokens(12_000);
     let jwt_system = &auth_systems[1];
     let fresh = Arc::new(authn::FreshTokens {
-        inner: AddCall {
-            ep: jwt_system.op.ep.clone(),
-            sessions: jwt_system.op.sessions.clone(),
-        },
+        inner: AddCall::new(
+            jwt_system.op.ep.clone(),
+            jwt_system.op.sessions.clone(),
+            Placement::Setup,
+            0,
+        ),
         tokens,
         next: AtomicUsize::new(0),
     });

@@ -3,7 +3,7 @@
 //! notification delivered), not how fast anything is: the numbers it prints are too short to
 //! mean much. Redis is used when `redis-server` is on `PATH`; the peers are not built.
 
-use crate::drive::{self, AddCall, Initialize};
+use crate::drive::{self, AddCall, Initialize, Placement};
 use crate::mcp::{self, Endpoint};
 use crate::report::{self, Row};
 use crate::scenarios::{self, StreamsRow};
@@ -30,10 +30,7 @@ async fn calls(
         sessions.push(mcp::initialize(&mut conn, &ep, auth).await?);
     }
     mcp::call_add(&mut conn, &ep, &sessions[0], 1).await?;
-    let op = Arc::new(AddCall {
-        ep: ep.clone(),
-        sessions,
-    });
+    let op = Arc::new(AddCall::new(ep.clone(), sessions, Placement::Setup, 0));
     let probe = Some(target.cpu_probe());
     let o = drive::closed_loop(&ep, op.clone(), CLIENTS, WARMUP, RUN, probe.clone()).await;
     rows.push(Row::new("calls", &target.label, mode, &o, CLIENTS));
