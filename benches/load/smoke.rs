@@ -73,6 +73,25 @@ pub async fn run(json: bool) -> Result<(), String> {
             let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
             rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
             stream_smoke(&mut stream_rows, &hive, 5).await?;
+        } else {
+            // The other placements start their sessions on the calling connections.
+            let ep = Endpoint::parse(&hive.url)?;
+            let first = mcp::initialize(&mut ep.conn(), &ep, None).await?;
+            let op = Arc::new(AddCall::new(
+                ep.clone(),
+                vec![first],
+                Placement::Swapped,
+                CLIENTS,
+            ));
+            let probe = Some(hive.cpu_probe());
+            let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, probe).await;
+            rows.push(Row::new(
+                "calls",
+                "mcp-hive embedded, swapped",
+                mode,
+                &o,
+                CLIENTS,
+            ));
         }
         hive.stop().await;
     }
