@@ -275,7 +275,7 @@ pub async fn open_loop(
 pub enum Placement {
     /// All sessions started one after the other on one set-up connection, client `c` calling
     /// session `c`: every actor on one worker, the calls of about half the clients crossing to
-    /// it (the worst case, and what every run before 2026-12-06 14:00 UTC measured).
+    /// it (the worst case, and what `all` measures).
     Setup,
     /// Each connection starts its own session with its first call and keeps calling it: a
     /// client talking to the server directly. Actors spread like connections; no call crosses.
