@@ -23,9 +23,11 @@
 //!   512 is counted as not sent.
 //! - Every 10 s: `VmRSS` and CPU time of both replicas, `/readyz` `live_actors`, Redis
 //!   `used_memory`, `DBSIZE` and keys without a TTL (`INFO keyspace`); every 60 s the keys by
-//!   kind (`SCAN`). Reported: first / last / max RSS and the least-squares slope (over the whole
-//!   run and after the first 2 minutes, when every session has been visited twice and the number
-//!   of live actors is steady).
+//!   kind (`SCAN`). Reported: first / last / max RSS, the peak RSS in each third of the run after
+//!   the first 2 minutes (when every session has been visited twice and the number of live actors
+//!   is steady; the allocator returns memory in steps, so steady RSS is a sawtooth and rising
+//!   peaks, not a slope, are the sign of a leak), and the least-squares slopes (whole run, after
+//!   the first 2 minutes, last third).
 //! - After the load: the `GET` streams close, nothing else is sent, and `DBSIZE` and the session
 //!   keys (`mcp:{*`) are polled every second until no session key is left; the keys that remain
 //!   are listed (the replicas' liveness leases).

@@ -55,9 +55,13 @@ pub(crate) fn render(s: &Soak) -> String {
     let last_third = s.secs as f64 * 2.0 / 3.0;
     let _ = writeln!(
         w,
-        "| Replica RSS | first sample | last sample | max | slope, whole run | slope after {WARM_UP_SECS:.0} s | slope over the last third (after {last_third:.0} s) | growth per 2 minutes |"
+        "| Replica RSS | first sample | last sample | max | peaks after {WARM_UP_SECS:.0} s, by thirds | slope, whole run | slope after {WARM_UP_SECS:.0} s | slope over the last third (after {last_third:.0} s) | growth per 2 minutes |"
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|");
+    // The allocator gives memory back in steps, so RSS under steady load is a sawtooth: a slope
+    // over a window ending on a climb reads as growth. Peaks that do not rise from one third of
+    // the run to the next are what "flat" means; a leak raises every peak.
+    let third = (s.secs as f64 - WARM_UP_SECS).max(0.0) / 3.0;
     for r in 0..2 {
         let points = |from: f64| -> Vec<(f64, f64)> {
             s.samples
@@ -79,13 +83,26 @@ pub(crate) fn render(s: &Soak) -> String {
             .windows(2)
             .map(|p| format!("{:+.1}", mib(p[1].rss_kib[r]) - mib(p[0].rss_kib[r])))
             .collect();
+        let peaks: Vec<String> = (0..3)
+            .map(|i| {
+                let from = WARM_UP_SECS + third * i as f64;
+                let to = if i == 2 { f64::MAX } else { from + third };
+                s.samples
+                    .iter()
+                    .filter(|x| x.t >= from && x.t < to)
+                    .map(|x| x.rss_kib[r])
+                    .max()
+                    .map_or_else(|| "–".to_string(), |k| format!("{:.1}", mib(k)))
+            })
+            .collect();
         let _ = writeln!(
             w,
-            "| replica {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:+.0} KiB/min | {:+.0} KiB/min | **{:+.0} KiB/min** | {} MiB |",
+            "| replica {} | {:.1} MiB | {:.1} MiB | {:.1} MiB | **{} MiB** | {:+.0} KiB/min | {:+.0} KiB/min | {:+.0} KiB/min | {} MiB |",
             ["A", "B"][r],
             mib(first),
             mib(last),
             mib(max),
+            peaks.join(", "),
             fleet::slope(&points(0.0)),
             fleet::slope(&points(WARM_UP_SECS)),
             fleet::slope(&points(last_third)),
