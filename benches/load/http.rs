@@ -70,7 +70,7 @@ pub struct Conn {
     done: bool,
     close_after: bool,
     /// The MCP session started on this connection, when the caller binds sessions to
-    /// connections (`calls --session-per-connection`).
+    /// connections (`calls --placement own` or `swapped`).
     pub session: Option<crate::mcp::Session>,
 }
 
