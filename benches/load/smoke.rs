@@ -67,15 +67,14 @@ pub async fn run(json: bool) -> Result<(), String> {
     for mode in ["json", "sse"] {
         let hive = Target::hive("mcp-hive embedded", Store::Embedded, None, mode, &[]).await?;
         calls(&mut rows, &hive, mode, None, Some(300.0)).await?;
+        let ep = Endpoint::parse(&hive.url)?;
         if mode == "json" {
-            let ep = Endpoint::parse(&hive.url)?;
             let op = Arc::new(Initialize { ep: ep.clone() });
             let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
             rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
             stream_smoke(&mut stream_rows, &hive, 5).await?;
         } else {
             // The other placements start their sessions on the calling connections.
-            let ep = Endpoint::parse(&hive.url)?;
             let first = mcp::initialize(&mut ep.conn(), &ep, None).await?;
             let op = Arc::new(AddCall::new(
                 ep.clone(),

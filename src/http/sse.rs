@@ -126,11 +126,7 @@ where
 /// The items `items` yields up to and including the first one `ends_wait` accepts, or up to
 /// its end or `hold`, whichever comes first: what an SSE response sends with its head (see the
 /// module docs). `items` keeps what comes later (polling it is cancel-safe).
-pub(crate) async fn until_first<S, T>(
-    items: &mut S,
-    hold: Duration,
-    ends_wait: impl Fn(&T) -> bool,
-) -> Vec<T>
+async fn until_first<S, T>(items: &mut S, hold: Duration, ends_wait: impl Fn(&T) -> bool) -> Vec<T>
 where
     S: Stream<Item = T> + Unpin,
 {
