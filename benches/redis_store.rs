@@ -17,6 +17,11 @@
 //! 2. `tools/call` throughput: 16 clients, each with its own session and HTTP keep-alive
 //!    connection, calling `add` for 10 s after a 1 s warm-up; embedded vs Redis (and Redis with
 //!    `verify_each_request=false`), `json` and `auto` modes.
+//! 3. What one replica's calls cost the others: the Redis rows of 2 again, with three more
+//!    replicas on the same Redis that serve nothing. Their CPU time during the measured calls
+//!    (summed, per call of the serving replica) and the `PUBLISH` commands per call
+//!    (`commandstats`, scripts included) show whether the work of a call grows with the size
+//!    of the deployment.
 //!
 //! Replica memory per hibernated session and per open SSE stream, Redis memory per session and
 //! the initialize rate are measured by `benches/lifecycle/`.
@@ -37,6 +42,9 @@ const CLIENTS: usize = 16;
 const RUN: Duration = Duration::from_secs(10);
 /// Unmeasured warm-up per throughput configuration.
 const WARMUP: Duration = Duration::from_secs(1);
+
+/// Replicas beside the serving one in measurement 3.
+const IDLE_REPLICAS: usize = 3;
 
 /// Goal: Redis commands per warm `tools/call`.
 const GOAL_RT: f64 = 1.0;
@@ -216,6 +224,12 @@ struct Throughput {
     /// CPU time of the replica and of Redis per measured call, in µs.
     server_cpu_us: f64,
     redis_cpu_us: Option<f64>,
+    /// Replicas running beside the serving one, serving nothing (measurement 3).
+    idle: usize,
+    /// Their CPU time per measured call, summed, in µs.
+    idle_cpu_us: f64,
+    /// `PUBLISH` commands per measured call (with Redis).
+    publish_per_call: Option<f64>,
 }
 
 impl Throughput {
@@ -232,12 +246,25 @@ impl Throughput {
     }
 }
 
-async fn throughput(bin: &Path, redis: Option<&Redis>, mode: Mode, verify: bool) -> Throughput {
+/// Measures `tools/call` throughput on one replica, with `idle` more replicas on the same
+/// store serving nothing.
+async fn throughput(
+    bin: &Path,
+    redis: Option<&Redis>,
+    mode: Mode,
+    verify: bool,
+    idle: usize,
+) -> Throughput {
     let store = store_label(redis);
     if let Some(r) = redis {
         r.flushall().await;
     }
-    let server = Server::start(bin, &server_env(redis, mode, &verify_env(verify))).await;
+    let env = server_env(redis, mode, &verify_env(verify));
+    let server = Server::start(bin, &env).await;
+    let mut others = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        others.push(Server::start(bin, &env).await);
+    }
     let mut clients = Vec::with_capacity(CLIENTS);
     for _ in 0..CLIENTS {
         let http = support::http_client();
@@ -279,6 +306,8 @@ async fn throughput(bin: &Path, redis: Option<&Redis>, mode: Mode, verify: bool)
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu_before = (server.cpu_secs(), cpu_of(redis).await);
+    let idle_before: f64 = others.iter().map(Server::cpu_secs).sum();
+    let publish_before = publishes(redis).await;
     let mut latencies = Vec::new();
     let (mut errors, mut first_error) = (0, None);
     for worker in workers {
@@ -294,7 +323,16 @@ async fn throughput(bin: &Path, redis: Option<&Redis>, mode: Mode, verify: bool)
         (Some(after), Some(before)) => Some((after - before) * 1e6 / calls),
         _ => None,
     };
+    let idle_cpu_us =
+        (others.iter().map(Server::cpu_secs).sum::<f64>() - idle_before) * 1e6 / calls;
+    let publish_per_call = match (publishes(redis).await, publish_before) {
+        (Some(after), Some(before)) => Some(after.saturating_sub(before) as f64 / calls),
+        _ => None,
+    };
     server.stop().await;
+    for other in others {
+        other.stop().await;
+    }
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies
@@ -313,7 +351,23 @@ async fn throughput(bin: &Path, redis: Option<&Redis>, mode: Mode, verify: bool)
         p99_ms: pct(0.99),
         server_cpu_us,
         redis_cpu_us,
+        idle,
+        idle_cpu_us,
+        publish_per_call,
     }
+}
+
+/// `PUBLISH` commands Redis ran so far (`commandstats`, scripts' included).
+async fn publishes(redis: Option<&Redis>) -> Option<u64> {
+    let r = redis?;
+    Some(
+        r.counters()
+            .await
+            .calls
+            .get("publish")
+            .copied()
+            .unwrap_or(0),
+    )
 }
 
 async fn cpu_of(redis: Option<&Redis>) -> Option<f64> {
@@ -373,7 +427,7 @@ fn render(r: &Results, header: &str) -> String {
             rt.keys_delta as f64 / RT_CALLS as f64,
         );
     }
-    for t in &r.throughput {
+    for t in r.throughput.iter().filter(|t| t.idle == 0) {
         let errors = if t.errors > 0 {
             format!(", **{} errors**", t.errors)
         } else {
@@ -394,18 +448,41 @@ fn render(r: &Results, header: &str) -> String {
             t.server_cpu_us,
         );
     }
+    for t in r.throughput.iter().filter(|t| t.idle > 0) {
+        let alone = r
+            .throughput
+            .iter()
+            .find(|a| a.idle == 0 && a.store == t.store && a.mode == t.mode && a.verify == t.verify)
+            .map_or(String::new(), |a| {
+                format!(" ({:.2} of the rate alone)", t.rps() / a.rps())
+            });
+        let _ = writeln!(
+            w,
+            "| 3 | `tools/call` on one replica, {} more replicas on the same Redis serving nothing: CPU they spend per call, `PUBLISH` per call | {} | {} | idle replicas **{:.1} µs** per call together; `PUBLISH` {:.2}; {:.0} req/s{alone}; CPU per call: replica {:.0} µs, Redis {:.0} µs | | |",
+            t.idle,
+            t.store_label(),
+            t.mode.label(),
+            t.idle_cpu_us,
+            t.publish_per_call.unwrap_or(0.0),
+            t.rps(),
+            t.server_cpu_us,
+            t.redis_cpu_us.unwrap_or(0.0),
+        );
+    }
     for verify in [true, false] {
         for mode in [Mode::Json, Mode::Auto] {
             let rps = |store: &str| {
                 r.throughput
                     .iter()
-                    .find(|t| t.mode == mode && t.store == store && t.verify == verify)
+                    .find(|t| {
+                        t.mode == mode && t.store == store && t.verify == verify && t.idle == 0
+                    })
                     .map(Throughput::rps)
             };
             let embedded = r
                 .throughput
                 .iter()
-                .find(|t| t.mode == mode && t.store == "embedded")
+                .find(|t| t.mode == mode && t.store == "embedded" && t.idle == 0)
                 .map(Throughput::rps);
             if let (Some(redis), Some(embedded)) = (rps("Redis"), embedded) {
                 let what = if verify {
@@ -459,9 +536,14 @@ fn render(r: &Results, header: &str) -> String {
         let _ = writeln!(w);
     }
     for t in &r.throughput {
+        let beside = if t.idle > 0 {
+            format!(", {} idle replicas beside", t.idle)
+        } else {
+            String::new()
+        };
         let _ = write!(
             w,
-            "- throughput {} / {}: {} calls in {:.2} s",
+            "- throughput {} / {}{beside}: {} calls in {:.2} s",
             t.store_label(),
             t.mode.label(),
             t.requests,
@@ -501,8 +583,15 @@ async fn main() {
                 store_label(store),
                 mode.label()
             ));
-            tput.push(throughput(&bin, store, mode, verify).await);
+            tput.push(throughput(&bin, store, mode, verify, 0).await);
         }
+    }
+    for mode in [Mode::Json, Mode::Auto] {
+        step(&format!(
+            "3. throughput, Redis / {}, {IDLE_REPLICAS} idle replicas beside",
+            mode.label()
+        ));
+        tput.push(throughput(&bin, Some(&redis), mode, true, IDLE_REPLICAS).await);
     }
     let redis_version = support::redis_version();
     redis.stop().await;

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::session::signal::Signal;
 use crate::store::SessionStore;
 use crate::store::bus::Bus;
+use crate::store::redis::watchers::WATCH_LEASE;
 use crate::store::redis::{RedisConfig, RedisStore};
 use anyhow::{Context, bail};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ fn connect(settings: &Settings) -> anyhow::Result<Arc<RedisStore>> {
         event_max_len: settings.sse.event_log_max_len,
         event_max_age: Duration::from_secs(settings.sse.event_log_max_age_secs),
         closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
+        watch_lease: WATCH_LEASE,
     })
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))
 }

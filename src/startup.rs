@@ -33,6 +33,7 @@ use crate::store::StoreObserver;
 use crate::store::bus::{Bus, GLOBAL_TOPIC, LocalBus};
 use crate::store::memory::{MemoryStore, MemoryStoreConfig};
 use crate::store::memory_tasks::MemoryTaskStore;
+use crate::store::redis::watchers::WATCH_LEASE;
 use crate::store::redis::{RedisConfig, RedisStore};
 use crate::store::task::TaskStore;
 use crate::tools;
@@ -116,6 +117,7 @@ pub fn build_stores_observed(
         event_max_len: settings.sse.event_log_max_len,
         event_max_age: age,
         closed_retention: Duration::from_secs(settings.sse.closed_stream_retention_secs),
+        watch_lease: WATCH_LEASE,
     })
     .map_err(|e| anyhow::anyhow!("store.redis_url (REDIS_URL): {e}"))?;
     if let Some(observer) = observer {

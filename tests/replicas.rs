@@ -83,18 +83,33 @@ async fn any_replica_serves_any_request() {
     assert!(get_a.next(WAIT).await.is_some());
 }
 
-#[tokio::test]
-async fn resume_after_sigkill_loses_nothing() {
-    let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
-    let mut producer = Client::new(&r[0]);
+/// Starts `count` (with progress, request id 1) on `server` over SSE and drops the connection
+/// after the priming event: the tool keeps running there. Returns the session's client and the
+/// POST stream's id.
+async fn counting_elsewhere(
+    server: &TestServer,
+    number: u64,
+    interval_ms: u64,
+) -> (Client, String) {
+    let mut producer = Client::new(server);
     producer.initialize("2025-11-25", json!({})).await;
-    let mut body = tool_call(1, "count", json!({"number": 60, "intervalMs": 40}));
+    let mut body = tool_call(
+        1,
+        "count",
+        json!({"number": number, "intervalMs": interval_ms}),
+    );
     body["params"]["_meta"] = json!({"progressToken": "k"});
     let mut sse = producer.post_stream(&body).await;
     let priming = sse.next(WAIT).await.unwrap();
     let (stream, _) = split_id(priming.id.as_deref().unwrap());
-    drop(sse); // the tool keeps running on replica 0
+    (producer, stream)
+}
+
+#[tokio::test]
+async fn resume_after_sigkill_loses_nothing() {
+    let redis = RedisServer::start();
+    let r = replicas(&redis, 2, &[]).await;
+    let (producer, stream) = counting_elsewhere(&r[0], 60, 40).await;
 
     let mut last = 0u64;
     let mut seen = Vec::new();
@@ -171,6 +186,45 @@ async fn resume_after_sigkill_loses_nothing() {
         (1..=60).collect::<Vec<_>>(),
         "every progress notification exactly once, in order"
     );
+}
+
+/// A stream resumed on another replica while its request still runs where it started follows
+/// it live: each event the running replica appends wakes the reader on the other one (the
+/// reader's watcher lease routes the wake-up there), not just the replay at reconnection.
+#[tokio::test]
+async fn a_stream_resumed_elsewhere_follows_the_running_replica_live() {
+    let redis = RedisServer::start();
+    let r = replicas(&redis, 2, &[]).await;
+    let (producer, stream) = counting_elsewhere(&r[0], 8, 250).await;
+    let res = r[1]
+        .client_for(&producer)
+        .get()
+        .header("Last-Event-ID", format!("{stream}-0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut sse = SseReader::new(res);
+    let mut progress = Vec::new();
+    loop {
+        // Events come every 250 ms: each must reach replica 1 well within a second.
+        let ev = sse
+            .next(Duration::from_millis(1500))
+            .await
+            .unwrap_or_else(|| panic!("stalled after progress {progress:?}"));
+        if ev.data.is_empty() {
+            continue;
+        }
+        let msg = ev.json().unwrap();
+        if msg["id"] == 1 {
+            assert_eq!(msg["result"]["content"][0]["text"], "Counted to 8");
+            break;
+        }
+        if msg["method"] == "notifications/progress" {
+            progress.push(msg["params"]["progress"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(progress, (1..=8).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -147,6 +147,7 @@ async fn redis_task_store_passes_the_suite() {
         event_max_len: 10,
         event_max_age: Duration::from_secs(60),
         closed_retention: Duration::from_secs(60),
+        watch_lease: mcp_hive::store::redis::watchers::WATCH_LEASE,
     })
     .unwrap();
     run_suite(store.clone()).await;

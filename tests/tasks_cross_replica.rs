@@ -62,6 +62,7 @@ fn replica(redis: &RedisServer) -> TaskService {
         event_max_len: 10,
         event_max_age: Duration::from_secs(60),
         closed_retention: Duration::from_secs(60),
+        watch_lease: mcp_hive::store::redis::watchers::WATCH_LEASE,
     })
     .expect("store");
     store.spawn_listener();

@@ -13,7 +13,7 @@
 
 use crate::session::event_id::EventId;
 use crate::session::runner_gate::RunnerGate;
-use crate::store::{EventBatch, EventStore, StoreError, StreamWatch};
+use crate::store::{EventBatch, EventStore, StoreError, StreamWatch, WatchScope};
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
@@ -179,7 +179,8 @@ pub struct ReaderOptions {
     /// Idle time after which a keep-alive comment is sent.
     pub keep_alive: Duration,
     /// The stream was just opened on this replica, which alone writes it: read from the
-    /// store's local cache, and from the backend only when the cache lacks announced events.
+    /// store's local cache, and from the backend only when the cache lacks announced events;
+    /// other replicas' wake-ups are not needed ([`WatchScope::Local`]).
     pub fresh: bool,
 }
 
@@ -299,7 +300,12 @@ impl<G> Reader<G> {
             let events = &self.source.events;
             let (session, stream) = (&*self.source.session, self.source.stream.as_str());
             let Some(watch) = self.watch.as_mut() else {
-                let watch = events.watch(session, stream)?;
+                let scope = if self.options.fresh {
+                    WatchScope::Local
+                } else {
+                    WatchScope::Any
+                };
+                let watch = events.watch(session, stream, scope).await?;
                 self.cursor = match self.source.after {
                     Some(c) => c,
                     None => events

@@ -18,7 +18,7 @@
 
 use super::{
     EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
-    StreamInfo, StreamWatch,
+    StreamInfo, StreamWatch, WatchScope,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -474,7 +474,13 @@ impl EventStore for MemoryStore {
         })
     }
 
-    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {
+    /// One process: every append is local, whatever the scope.
+    async fn watch(
+        &self,
+        session: &str,
+        stream: &str,
+        _scope: WatchScope,
+    ) -> Result<StreamWatch, StoreError> {
         self.with_live(session, |e| {
             if let Some(log) = e.ended.get(stream) {
                 // Nothing will be announced: a channel whose sender is already gone, at the

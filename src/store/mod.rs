@@ -77,6 +77,16 @@ pub struct StreamInfo {
     pub closed: bool,
 }
 
+/// Which appends a stream's reader must be woken by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchScope {
+    /// Only this replica's: the stream was just opened here, by a request this replica runs
+    /// (a POST's SSE reply).
+    Local,
+    /// Any replica's (a GET stream, a resumed stream).
+    Any,
+}
+
 /// Wakes a reader when a stream may have new events. The sender side is dropped when the
 /// session is deleted or expires, which ends `changed()` with an error: readers then stop.
 pub type StreamWatch = watch::Receiver<u64>;
@@ -150,8 +160,15 @@ pub trait EventStore: Send + Sync + 'static {
         stream: &str,
     ) -> Result<Option<StreamInfo>, StoreError>;
     /// A wake-up handle for new events on the stream; `NotFound` if the session is gone. Its
-    /// value is the highest sequence number known to have been appended.
-    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError>;
+    /// value is the highest sequence number known to have been appended. With
+    /// [`WatchScope::Any`], a store shared by replicas makes sure their appends wake it too
+    /// (which may take a round trip: call it before the first read).
+    async fn watch(
+        &self,
+        session: &str,
+        stream: &str,
+        scope: WatchScope,
+    ) -> Result<StreamWatch, StoreError>;
 
     /// Events after `after` from this replica's own cache, if it can answer without the
     /// backend (`None`: ask [`EventStore::read_after`]). Readers of a stream that only this

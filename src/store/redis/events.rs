@@ -1,6 +1,7 @@
 //! [`EventStore`] and [`Bus`] on Redis: appends through the [`scripts::APPEND`] script (stored,
 //! trimmed and announced in one round trip), reads with `XRANGE` unless the local cache already
-//! has the next events, watchers woken by the listener, and bus messages on the shared channel.
+//! has the next events, watchers woken by the listener (registered in Redis when another
+//! replica may append, [`super::watchers`]), and bus messages on the shared channel.
 //!
 //! An ended stream's marker (`…:ended:<stream>`) holds its last sequence number; for a stream
 //! whose only event ended it, it holds `1`, a newline and that event's data, and there is no
@@ -9,7 +10,9 @@
 use super::{RedisStore, ms, scripts};
 use crate::store::bus::{Bus, Subscription};
 use crate::store::record::now_ms;
-use crate::store::{EventBatch, EventStore, StoreError, StoredEvent, StreamInfo, StreamWatch};
+use crate::store::{
+    EventBatch, EventStore, StoreError, StoredEvent, StreamInfo, StreamWatch, WatchScope,
+};
 use async_trait::async_trait;
 use redis::AsyncCommands;
 use std::sync::Arc;
@@ -86,13 +89,14 @@ impl EventStore for RedisStore {
             self.keys.stream(session, stream),
             self.keys.ended(session, stream),
             self.keys.runners(session),
+            self.keys.watchers(session),
         ];
         let args = (
             self.config.event_max_len,
             now_ms(),
             ms(self.config.event_max_age),
             ms(self.config.session_ttl),
-            self.keys.channel(),
+            self.keys.wake_prefix(),
             ms(self.config.closed_retention),
         );
         let payload = Arc::clone(&data);
@@ -105,6 +109,7 @@ impl EventStore for RedisStore {
                     .key(&keys[2])
                     .key(&keys[3])
                     .key(&keys[4])
+                    .key(&keys[5])
                     .arg(stream)
                     .arg(&*payload)
                     .arg(if close { "1" } else { "0" })
@@ -128,14 +133,15 @@ impl EventStore for RedisStore {
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
-        let (k1, k2, k3, k4, k5) = (
+        let (k1, k2, k3, k4, k5, k6) = (
             self.keys.session(session),
             self.keys.streams(session),
             self.keys.stream(session, stream),
             self.keys.ended(session, stream),
             self.keys.runners(session),
+            self.keys.watchers(session),
         );
-        let (ttl, channel) = (ms(self.config.session_ttl), self.keys.channel());
+        let (ttl, channel) = (ms(self.config.session_ttl), self.keys.wake_prefix());
         let retention = ms(self.config.closed_retention);
         let origin = &*self.origin;
         let _: i64 = self
@@ -146,12 +152,14 @@ impl EventStore for RedisStore {
                     .key(k3)
                     .key(k4)
                     .key(k5)
+                    .key(k6)
                     .arg(stream)
                     .arg(ttl)
                     .arg(channel)
                     .arg(session)
                     .arg(retention)
                     .arg(origin)
+                    .arg(now_ms())
                     .invoke_async(&mut c)
                     .await
             })
@@ -255,8 +263,18 @@ impl EventStore for RedisStore {
             .map(|(events, closed)| EventBatch { events, closed })
     }
 
-    fn watch(&self, session: &str, stream: &str) -> Result<StreamWatch, StoreError> {
-        Ok(self.local.watch(session, stream))
+    async fn watch(
+        &self,
+        session: &str,
+        stream: &str,
+        scope: WatchScope,
+    ) -> Result<StreamWatch, StoreError> {
+        // The local watch first: the lease renewal keeps leases of streams read here.
+        let watch = self.local.watch(session, stream);
+        if scope == WatchScope::Any {
+            self.watch_remote(session, stream).await?;
+        }
+        Ok(watch)
     }
 }
 

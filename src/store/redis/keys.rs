@@ -9,13 +9,16 @@
 //! | `<p>:{<sid>}:ended:<stream>` | string | last sequence number of an ended stream; `1`, newline, the event's data when that only event ended it (no `stream:` key then) | closed-stream retention |
 //! | `<p>:{<sid>}:stream:<stream>` | stream | SSE events, entry id `<seq>-0`, fields `d` (data) and `t` (ms) | event max age, from the last append |
 //! | `<p>:{<sid>}:runners` | hash | `<stream>` → runner record (replica id and the requests it runs), for open POST streams | same as the session |
+//! | `<p>:{<sid>}:watchers` | hash | `<stream> <origin>` → lease expiry (ms): store `<origin>` has a reader of `<stream>` that another replica's appends must wake ([`super::watchers`]) | the watch lease, from the last registration |
 //! | `<p>:replica:<id>` | string | liveness lease of a replica (renewed every second) | 3 s |
 //! | `<p>:sessions` | sorted set | session ids scored by expiry (ms) | none: entries are pruned by score |
 //! | `<p>:rl:{<key>}` | string | rate-limit bucket of one (hashed) key: its theoretical arrival time, ms | until the bucket is full again |
 //! | `<p>:task:{<task-id>}` | hash | a task of the tasks extension: `id`, `owner` (binding key), `status`, `payload` (JSON), `created_at_ms`, `updated_at_ms`, `ttl_ms`, `version` | the task's `ttlMs`, from creation |
 //!
-//! Pub/sub channel `<p>:bus` carries wake-ups (`w <sid> <stream> <seq>`), deletions (`d <sid>`)
-//! and bus messages (`m <topic>` newline payload).
+//! Pub/sub channel `<p>:bus` carries deletions (`d <sid>`) and bus messages (`m <topic>` newline
+//! payload) to every replica; channel `<p>:wake:<origin>` carries wake-ups (`w <sid> <stream>
+//! <seq> <origin>`) to the one store that registered a watcher of the stream, so an append costs
+//! no replica anything unless it reads that stream.
 
 /// Key and channel names under a prefix.
 #[derive(Debug, Clone)]
@@ -56,6 +59,11 @@ impl Keys {
         format!("{}:{{{sid}}}:runners", self.prefix)
     }
 
+    /// Watcher leases of the session's streams ([`super::watchers`]).
+    pub fn watchers(&self, sid: &str) -> String {
+        format!("{}:{{{sid}}}:watchers", self.prefix)
+    }
+
     /// The liveness lease of a replica.
     pub fn replica(&self, id: &str) -> String {
         format!("{}:replica:{id}", self.prefix)
@@ -86,9 +94,19 @@ impl Keys {
         format!("{}:rl:{{{key}}}", self.prefix)
     }
 
-    /// The pub/sub channel.
+    /// The pub/sub channel every replica listens to.
     pub fn channel(&self) -> String {
         format!("{}:bus", self.prefix)
+    }
+
+    /// The prefix of the wake-up channels (an origin follows).
+    pub fn wake_prefix(&self) -> String {
+        format!("{}:wake:", self.prefix)
+    }
+
+    /// The wake-up channel of one store (`origin`: its random id).
+    pub fn wake_channel(&self, origin: &str) -> String {
+        format!("{}{origin}", self.wake_prefix())
     }
 }
 
@@ -103,5 +121,8 @@ mod tests {
         assert_eq!(k.stream("ab", "0"), "mcp:{ab}:stream:0");
         assert!(k.stream("ab", "0").starts_with(&k.stream_prefix("ab")));
         assert_eq!(k.index(), "mcp:sessions");
+        assert_eq!(k.watchers("ab"), "mcp:{ab}:watchers");
+        assert_eq!(k.wake_channel("f00"), "mcp:wake:f00");
+        assert!(k.wake_channel("f00").starts_with(&k.wake_prefix()));
     }
 }

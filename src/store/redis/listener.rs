@@ -1,6 +1,7 @@
-//! The pub/sub listener: one connection per replica subscribed to `<prefix>:bus`, dispatching
-//! wake-ups, deletions and bus messages to local readers and subscribers; reconnects with backoff
-//! and, once reconnected, wakes every reader (wake-ups may have been lost meanwhile).
+//! The pub/sub listener: one connection per replica subscribed to `<prefix>:bus` (deletions and
+//! bus messages) and to its store's `<prefix>:wake:<origin>` (wake-ups of the streams it
+//! watches), dispatching them to local readers and subscribers; reconnects with backoff and,
+//! once reconnected, wakes every reader (wake-ups may have been lost meanwhile).
 
 use super::RedisStore;
 use futures_util::StreamExt;
@@ -9,12 +10,12 @@ use std::sync::Weak;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub(super) async fn listen(store: Weak<RedisStore>, client: redis::Client, channel: String) {
+pub(super) async fn listen(store: Weak<RedisStore>, client: redis::Client, channels: Vec<String>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let connected = async {
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&channel).await?;
+            pubsub.subscribe(&channels).await?;
             RedisResult::Ok(pubsub)
         };
         match tokio::time::timeout(Duration::from_secs(5), connected).await {

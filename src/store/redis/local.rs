@@ -5,6 +5,7 @@
 //! The cache is only an accelerator: a read is served from it only when it holds the very next
 //! sequence number the reader asks for; anything else goes to Redis.
 
+use super::watchers::Leases;
 use crate::store::StoredEvent;
 use crate::store::bus::Topics;
 use parking_lot::Mutex;
@@ -17,7 +18,8 @@ const CACHE_PER_STREAM: usize = 32;
 /// Streams kept in the cache.
 const CACHE_STREAMS: usize = 4096;
 
-type StreamKey = (Arc<str>, Arc<str>);
+/// A stream of a session: (session id, stream id).
+pub(super) type StreamKey = (Arc<str>, Arc<str>);
 
 #[derive(Default)]
 struct Cached {
@@ -42,9 +44,12 @@ pub struct Local {
     unsettled_count: std::sync::atomic::AtomicUsize,
     /// Bus topics with local subscribers.
     pub topics: Topics,
+    /// The watcher leases this replica holds in Redis ([`super::watchers`]).
+    pub leases: Leases,
 }
 
-fn key(session: &str, stream: &str) -> StreamKey {
+/// The [`StreamKey`] of a stream.
+pub(super) fn key(session: &str, stream: &str) -> StreamKey {
     (Arc::from(session), Arc::from(stream))
 }
 
@@ -97,10 +102,28 @@ impl Local {
         }
     }
 
+    /// Whether the stream has a reader here.
+    pub(super) fn has_readers(&self, k: &StreamKey) -> bool {
+        self.watchers
+            .lock()
+            .get(k)
+            .is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
+    /// Makes the stream's readers read Redis (whatever the cache holds): events may have been
+    /// appended there unannounced.
+    pub fn nudge(&self, session: &str, stream: &str) {
+        if let Some(tx) = self.watchers.lock().get(&key(session, stream)) {
+            tx.send_modify(|v| *v = v.saturating_add(1));
+        }
+    }
+
     /// Records that an append or close of the stream may land without this replica knowing
     /// (bounded by [`CACHE_STREAMS`]: past it the set starts over, under an outage long enough
-    /// to fill it the readers' own reads and time-outs take over).
+    /// to fill it the readers' own reads and time-outs take over), and asks for a watcher
+    /// lease on it so that the script's wake-up, if Redis runs it late, comes here.
     pub fn unsettled(&self, session: &str, stream: &str) {
+        self.leases.want(session, stream);
         let mut u = self.unsettled.lock();
         if u.len() >= CACHE_STREAMS {
             u.clear();
@@ -145,6 +168,7 @@ impl Local {
     /// Forgets a deleted session: its watchers end (their senders are dropped), its cache goes.
     pub fn forget_session(&self, session: &str) {
         self.watchers.lock().retain(|(s, _), _| &**s != session);
+        self.leases.forget_session(session);
         {
             let mut u = self.unsettled.lock();
             u.retain(|(s, _)| &**s != session);

@@ -12,16 +12,16 @@
 //!   workers: a worker's connection dies with the worker, which stops only after the session
 //!   actors have left it in a graceful shutdown.
 //! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
-//! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>`; each replica's
-//!   listener wakes its local readers, except for its own appends (`origin` is this store's
-//!   random id), which woke them when the script returned (unless that call failed or timed
-//!   out: then the echo is what wakes them, [`local::Local::own_echo`]). Events appended here are also cached
+//! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>` to each store that
+//!   holds a watcher lease on the stream ([`watchers`]), on that store's own channel, and to
+//!   nobody when no other replica reads it; the listener wakes its local readers, except for
+//!   its own appends (`origin` is this store's random id), which woke them when the script
+//!   returned (unless that call failed or timed out: then the echo is what wakes them,
+//!   [`local::Local::own_echo`]). Events appended here are also cached
 //!   locally ([`local`]), so a reader of a stream written here never asks Redis for them: a warm
 //!   `tools/call` answered over SSE costs the append's round trip (plus the session check,
 //!   `session.verify_each_request`). Before, the echo of an append often arrived before the
-//!   script's reply and sent the reader to Redis for an event about to be in the cache. A
-//!   replica of an older version reads the extra field as a bad sequence number and wakes its
-//!   readers anyway (they then read Redis), so a rolling upgrade keeps working.
+//!   script's reply and sent the reader to Redis for an event about to be in the cache.
 //! - Outage: every operation has a time limit; failures are [`StoreError::Unavailable`] (HTTP
 //!   503 with `Retry-After`); a connection that failed or stalled is replaced on next use, and
 //!   the listener reconnects by itself.
@@ -42,6 +42,7 @@ mod runners;
 pub mod scripts;
 mod sessions;
 mod tasks;
+pub mod watchers;
 
 use super::{StoreError, StoreObserver};
 use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
@@ -76,6 +77,9 @@ pub struct RedisConfig {
     pub event_max_age: Duration,
     /// How long an ended stream stays replayable.
     pub closed_retention: Duration,
+    /// How long a stream watcher's registration lasts unrenewed ([`watchers::WATCH_LEASE`]
+    /// outside tests).
+    pub watch_lease: Duration,
 }
 
 /// [`SessionStore`], [`EventStore`], [`TaskStore`](crate::store::TaskStore) and [`Bus`] on
@@ -303,13 +307,15 @@ impl RedisStore {
         result
     }
 
-    /// Starts the pub/sub listener (one connection; reconnects with backoff until the store is
-    /// dropped).
+    /// Starts the pub/sub listener (one connection, subscribed to the shared channel and this
+    /// store's wake-up channel; reconnects with backoff until the store is dropped) and the
+    /// renewal of watcher leases.
     pub fn spawn_listener(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         let client = self.client.clone();
-        let channel = self.keys.channel();
-        tokio::spawn(listener::listen(weak, client, channel));
+        let channels = vec![self.keys.channel(), self.keys.wake_channel(&self.origin)];
+        tokio::spawn(listener::listen(weak, client, channels));
+        self.spawn_lease_renewal();
     }
 
     fn dispatch(&self, payload: &[u8]) {
@@ -372,6 +378,7 @@ mod tests {
             event_max_len: 10,
             event_max_age: Duration::from_secs(60),
             closed_retention: Duration::from_secs(60),
+            watch_lease: watchers::WATCH_LEASE,
         })
         .unwrap();
         let mut rx = store.local.watch("s", "0123456789abcdef");

@@ -1,19 +1,47 @@
 //! Lua scripts: each runs atomically on the keys of one session (one hash slot), so an append,
-//! its trimming, its stream metadata and its wake-up are one round trip and never half done.
+//! its trimming, its stream metadata and its wake-ups are one round trip and never half done.
 
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Appends an event. KEYS: session, streams, stream, ended-marker, runners. ARGV: stream id, data, close
-/// (0/1), max length, now (ms), max age (ms), session TTL (ms), channel, session id, closed-stream
-/// retention (ms), origin (the appending store's id, echoed in the wake-up). Closing moves the stream's last sequence number from the `streams` hash to
+/// The Lua function that announces an event to the stores watching its stream: KEYS[6] is the
+/// session's watchers hash (`<stream> <origin>` → lease expiry, ms). Each store with a live
+/// lease on `stream` gets `msg` on its own channel (`prefix .. origin`); expired leases of any
+/// stream are dropped on the way. No lease, no `PUBLISH`: a stream read only where it is
+/// written (a POST reply) costs no replica a message.
+macro_rules! wake_lua {
+    () => {
+        r#"
+local function wake(prefix, now, stream, msg)
+  local w = redis.call('HGETALL', KEYS[6])
+  for i = 1, #w, 2 do
+    local field = w[i]
+    if (tonumber(w[i + 1]) or 0) < now then
+      redis.call('HDEL', KEYS[6], field)
+    else
+      local sp = string.find(field, ' ', 1, true)
+      if sp and string.sub(field, 1, sp - 1) == stream then
+        redis.call('PUBLISH', prefix .. string.sub(field, sp + 1), msg)
+      end
+    end
+  end
+end
+"#
+    };
+}
+
+/// Appends an event. KEYS: session, streams, stream, ended-marker, runners, watchers. ARGV:
+/// stream id, data, close (0/1), max length, now (ms), max age (ms), session TTL (ms), wake-up
+/// channel prefix, session id, closed-stream retention (ms), origin (the appending store's id,
+/// echoed in the wake-up, which goes to the watching stores only: `wake_lua!`). Closing moves the stream's last sequence number from the `streams` hash to
 /// the ended marker, so the hash only holds open streams. A stream whose first event ends it
 /// (the usual SSE reply to a POST) gets no Redis stream at all: the marker holds
 /// `1\n<data>` (see [`super::events`]), which spares Redis a stream key (Redis 7 allocates
 /// 4 KiB for a new stream's first node) and the trimming and expiry commands. Returns the new
 /// sequence number; errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(concat!(
+        wake_lua!(),
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
 if redis.call('EXISTS', KEYS[4]) == 1 then return redis.error_reply('CLOSED') end
@@ -21,7 +49,7 @@ if ARGV[3] == '1' and not redis.call('HGET', KEYS[2], ARGV[1]) then
   redis.call('HDEL', KEYS[5], ARGV[1])
   redis.call('SET', KEYS[4], '1\n' .. ARGV[2], 'PX', math.min(tonumber(ARGV[6]), tonumber(ARGV[10])))
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
-  redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' 1 ' .. ARGV[11])
+  wake(ARGV[8], tonumber(ARGV[5]), ARGV[1], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' 1 ' .. ARGV[11])
   return 1
 end
 local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
@@ -41,18 +69,18 @@ else
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[7])
-redis.call('PUBLISH', ARGV[8], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[11])
+wake(ARGV[8], tonumber(ARGV[5]), ARGV[1], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[11])
 return seq
 "#,
-    )
+    ))
 });
 
-/// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker, runners.
-/// ARGV:
-/// stream id, session TTL (ms), channel, session id, closed-stream retention (ms), origin.
-/// Errors `NOSESSION`.
+/// Ends a stream without a final event. KEYS: session, streams, stream, ended-marker, runners,
+/// watchers. ARGV: stream id, session TTL (ms), wake-up channel prefix, session id,
+/// closed-stream retention (ms), origin, now (ms). Errors `NOSESSION`.
 pub static CLOSE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(concat!(
+        wake_lua!(),
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
 if redis.call('EXISTS', KEYS[4]) == 1 then return 1 end
@@ -63,10 +91,10 @@ redis.call('SET', KEYS[4], seq, 'PX', ARGV[5])
 local ttl = redis.call('PTTL', KEYS[3])
 if ttl > tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[3], ARGV[5]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[6])
+wake(ARGV[3], tonumber(ARGV[7]), ARGV[1], 'w ' .. ARGV[4] .. ' ' .. ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[6])
 return 1
 "#,
-    )
+    ))
 });
 
 /// Creates a session record unless it exists. KEYS: session. ARGV: TTL (ms), then field/value
