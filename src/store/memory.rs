@@ -14,8 +14,11 @@
 //! what it removes is dropped after the lock is released.
 //!
 //! An ended stream keeps only its events ([`EndedLog`]): no wake-up channel and no append
-//! times, 0.4 KiB per retained one-event reply instead of 0.88 KiB.
+//! times, 0.4 KiB per retained one-event reply instead of 0.88 KiB. A session's ended streams
+//! are spread over several maps ([`super::memory_ended`]), so that no single step of their
+//! growth holds the lock long.
 
+use super::memory_ended::{EndedLog, EndedStreams};
 use super::{
     EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
     StreamInfo, StreamWatch, WatchScope,
@@ -58,15 +61,6 @@ impl StreamLog {
             wake: watch::channel(0).0,
         }
     }
-}
-
-/// An ended stream, kept replayable for the closed-stream retention: its events and nothing
-/// else. It needs no wake-up channel (nothing is appended any more, and a reader of an ended
-/// stream reads to its end without waiting), which halves what a retained SSE reply costs
-/// (a `watch` channel is a few hundred bytes; BENCHMARKS.md, 2026-12-06).
-struct EndedLog {
-    events: Box<[(u64, Arc<str>)]>,
-    last_seq: u64,
 }
 
 /// A stream's events and state, open or ended.
@@ -119,7 +113,7 @@ struct Entry {
     /// Open streams.
     streams: HashMap<String, StreamLog>,
     /// Ended streams, kept for the closed-stream retention.
-    ended: HashMap<String, EndedLog>,
+    ended: EndedStreams,
     /// Ended streams in the order they ended, for the sweeper.
     ended_order: VecDeque<(Instant, String)>,
 }
@@ -130,7 +124,7 @@ impl Entry {
             record,
             expires_at,
             streams: HashMap::new(),
-            ended: HashMap::new(),
+            ended: EndedStreams::default(),
             ended_order: VecDeque::new(),
         }
     }

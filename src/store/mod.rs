@@ -14,6 +14,7 @@
 
 pub mod bus;
 pub mod memory;
+mod memory_ended;
 pub mod memory_tasks;
 pub mod observe;
 pub mod rate;
