@@ -66,9 +66,11 @@ impl Leases {
         self.held.lock().insert(k, until);
     }
 
-    /// Asks the renewal task to register a lease for `k` now.
+    /// Asks the renewal task to register a lease for the stream now, and then to make its
+    /// readers re-read Redis, even if a lease is already held: a registration in flight may
+    /// land after the unsettled script it should have preceded.
     pub fn want(&self, session: &str, stream: &str) {
-        self.held.lock().entry(key(session, stream)).or_insert(0);
+        self.held.lock().insert(key(session, stream), 0);
         self.kick.notify_one();
     }
 
@@ -203,6 +205,9 @@ mod tests {
         );
         // Without a reader a lease is dropped, not renewed.
         assert!(leases.held.lock().get(&b).is_none());
+        // Wanted again while held: registered again, and not known to be live until then.
+        leases.want("s", "a");
+        assert_eq!(leases.due(0, lease, |_| true), vec![(a.clone(), true)]);
         leases.forget_session("s");
         assert!(leases.held.lock().is_empty());
     }
