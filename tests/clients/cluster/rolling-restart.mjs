@@ -254,14 +254,24 @@ log(`session ${transport.sessionId}`);
 
 let running = true;
 const stats = { count: 0, add: 0, callFailures: 0 };
+// How far the running `count` call has got (0 between calls): the SIGKILL below waits for a
+// call that is mid-way, so the kill cannot land after its result is already stored.
+let countProgress = 0;
 async function countLoop() {
   while (running) {
     const progress = [];
+    countProgress = 0;
     try {
       const r = await client.callTool(
         { name: 'count', arguments: { number: COUNT_STEPS, intervalMs: 150 } },
         undefined,
-        { onprogress: (p) => progress.push(p.progress), timeout: 60_000 },
+        {
+          onprogress: (p) => {
+            progress.push(p.progress);
+            countProgress = p.progress;
+          },
+          timeout: 60_000,
+        },
       );
       const text = r.content?.[0]?.text;
       if (text !== `Counted to ${COUNT_STEPS}`) fail(`count answered ${JSON.stringify(r)}`);
@@ -320,18 +330,29 @@ for (const r of replicas) {
   await settle(`after restarting ${r.name}`, 4_500);
 }
 
-// SIGKILL the replica that is running a request (the long `count` calls make one likely).
+// SIGKILL the replica that is running the `count` call, while that call is mid-way (at least
+// four of its 150 ms steps still to go). The replica must report a request in flight on two
+// polls 100 ms apart: an `add` call lasts a few milliseconds, so only the `count` call's
+// replica passes both.
+const midway = () => countProgress >= 2 && countProgress <= COUNT_STEPS - 4;
+const inFlight = async (r) => {
+  const { body } = await readyz(r.port).catch(() => ({ body: {} }));
+  return (body.in_flight_requests ?? 0) > 0;
+};
 let victim;
-const hunt = Date.now() + 10_000;
+const hunt = Date.now() + 20_000;
 while (!victim && Date.now() < hunt) {
-  for (const r of replicas) {
-    const { body } = await readyz(r.port).catch(() => ({ body: {} }));
-    if ((body.in_flight_requests ?? 0) > 0) {
-      victim = r;
-      break;
+  if (midway()) {
+    for (const r of replicas) {
+      if (!(await inFlight(r))) continue;
+      await sleep(100);
+      if (midway() && (await inFlight(r))) {
+        victim = r;
+        break;
+      }
     }
   }
-  if (!victim) await sleep(50);
+  if (!victim) await sleep(20);
 }
 if (!victim) fail('no replica was running a request to kill');
 victim ??= replicas[0];
