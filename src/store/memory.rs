@@ -30,6 +30,13 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// A hash map keyed by ids this replica generated (session ids, the ids of ended streams):
+/// foldhash instead of SipHash. No client chooses these keys (a request only looks one up), so
+/// the flooding resistance SipHash buys is not needed, and hashing was a visible share of an
+/// SSE reply's CPU. Maps whose keys a client can name (open streams, which a resume with an
+/// unknown stream id creates; rate-limit buckets) keep the standard hasher.
+pub(super) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Limits of the embedded store.
 #[derive(Debug, Clone)]
 pub struct MemoryStoreConfig {
@@ -160,7 +167,7 @@ impl Entry {
 /// In-process [`SessionStore`] + [`EventStore`].
 pub struct MemoryStore {
     config: MemoryStoreConfig,
-    sessions: Mutex<HashMap<String, Entry>>,
+    sessions: Mutex<FastMap<String, Entry>>,
     /// Rate-limit buckets: key → theoretical arrival time, ms since `epoch` (see
     /// [`super::rate`]); a key whose TAT has passed is a full bucket and is swept.
     buckets: Mutex<HashMap<String, f64>>,
@@ -172,7 +179,7 @@ impl MemoryStore {
     pub fn new(config: MemoryStoreConfig) -> Arc<Self> {
         Arc::new(Self {
             config,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(FastMap::default()),
             buckets: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
         })

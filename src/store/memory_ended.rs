@@ -11,9 +11,12 @@
 //! throughput in the same test (string comparisons down the tree under the lock).
 //!
 //! The maps are allocated with the session's first ended stream: a session that never
-//! answered over SSE pays for an empty `Vec` only.
+//! answered over SSE pays for an empty `Vec` only. They hash with foldhash, not SipHash: the
+//! keys are stream ids this replica generated (a client's `Last-Event-ID` only looks one up),
+//! so no client can choose keys that collide, and hashing was a visible share of an SSE
+//! reply's CPU (inserts and the rehashing of growth).
 
-use std::collections::HashMap;
+use super::memory::FastMap;
 use std::sync::Arc;
 
 /// Maps per session.
@@ -31,11 +34,11 @@ pub(super) struct EndedLog {
 /// A session's ended streams by stream id.
 #[derive(Default)]
 pub(super) struct EndedStreams {
-    shards: Vec<HashMap<String, EndedLog>>,
+    shards: Vec<FastMap<String, EndedLog>>,
 }
 
 /// The map of `stream`: FNV-1a of its bytes (stream ids are random, and each map hashes its
-/// keys with its own random keys anyway).
+/// keys with its own random seed anyway).
 fn shard(stream: &str) -> usize {
     let mut h: u32 = 0x811c_9dc5;
     for b in stream.bytes() {
@@ -55,7 +58,7 @@ impl EndedStreams {
 
     pub(super) fn insert(&mut self, stream: String, log: EndedLog) {
         if self.shards.is_empty() {
-            self.shards.resize_with(SHARDS, HashMap::new);
+            self.shards.resize_with(SHARDS, FastMap::default);
         }
         let i = shard(&stream);
         if let Some(map) = self.shards.get_mut(i) {
