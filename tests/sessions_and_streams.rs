@@ -118,8 +118,16 @@ async fn a_slow_request_gets_its_stream_head_and_priming_event_at_once() {
     let head_after = started.elapsed();
     assert_eq!(res.status(), StatusCode::OK);
     let headers = res.headers();
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-    assert_eq!(headers["x-accel-buffering"], "no", "proxies must not buffer the stream");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    assert_eq!(
+        headers["x-accel-buffering"], "no",
+        "proxies must not buffer the stream"
+    );
     assert_eq!(
         headers["mcp-session-id"].to_str().unwrap(),
         c.session.as_deref().unwrap()
