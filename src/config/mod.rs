@@ -143,6 +143,9 @@ pub struct SessionConfig {
     pub verify_each_request: bool,
     /// Run session actors on the HTTP worker thread that starts them.
     pub actors_on_http_workers: bool,
+    /// Requests in a row from one other HTTP worker after which an idle actor moves there
+    /// (0 = never).
+    pub relocate_after: u32,
 }
 
 /// `[store]`.

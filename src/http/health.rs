@@ -14,11 +14,13 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: 200 `{"status": "ready", ...}` or 503 with the failing check. The body also
-/// reports the live session actors and the requests running on them (operators and the
-/// rolling-restart test read them).
+/// reports the live session actors, the requests running on them (operators and the
+/// rolling-restart test read them) and how many actors moved to the worker their requests
+/// arrive on ([`crate::session::relocate`]).
 pub async fn readyz(state: web::Data<McpState>, auth: web::Data<Authenticator>) -> HttpResponse {
     let live_actors = state.sessions.live_actors();
     let in_flight = state.sessions.in_flight();
+    let relocations = state.sessions.relocations();
     if state.shutdown.is_cancelled() {
         return HttpResponse::ServiceUnavailable().json(json!({
             "status": "shutting down",
@@ -37,6 +39,7 @@ pub async fn readyz(state: web::Data<McpState>, auth: web::Data<Authenticator>) 
             "status": "ready",
             "live_actors": live_actors,
             "in_flight_requests": in_flight,
+            "actor_relocations": relocations,
         })),
         Some((status, error)) => {
             HttpResponse::ServiceUnavailable().json(json!({"status": status, "error": error}))

@@ -22,6 +22,7 @@ pub async fn scrape(metrics: web::Data<Metrics>, state: web::Data<McpState>) -> 
         stored,
         state.sessions.live_actors(),
         state.sessions.in_flight(),
+        state.sessions.relocations(),
     );
     match metrics.render() {
         Ok(body) => HttpResponse::Ok()

@@ -82,6 +82,7 @@ pub struct Metrics {
     sessions_active: Gauge,
     session_actors: Gauge,
     in_flight: Gauge,
+    relocations: Counter,
     streams: Family<StreamLabels, Gauge>,
     replayed: Counter,
     token_cache: Family<ResultLabels, Counter>,
@@ -110,6 +111,7 @@ impl Metrics {
             sessions_active: Gauge::default(),
             session_actors: Gauge::default(),
             in_flight: Gauge::default(),
+            relocations: Counter::default(),
             streams: Family::default(),
             replayed: Counter::default(),
             token_cache: Family::default(),
@@ -163,6 +165,11 @@ impl Metrics {
             "mcp_server_requests_in_flight",
             "MCP requests running on this replica's session actors",
             m.in_flight.clone(),
+        );
+        r.register(
+            "mcp_server_session_actor_relocations",
+            "Session actors that moved to the HTTP worker their requests arrive on (session.relocate_after)",
+            m.relocations.clone(),
         );
         r.register(
             "mcp_server_sse_streams_open",
@@ -241,8 +248,18 @@ impl Metrics {
     }
 
     /// Sets the gauges read at scrape time: live sessions in the store (`None` when the store
-    /// did not answer: the gauge keeps its last value), live actors and running requests here.
-    pub fn set_session_gauges(&self, stored: Option<u64>, actors: usize, in_flight: usize) {
+    /// did not answer: the gauge keeps its last value), live actors and running requests here;
+    /// and the count of actor relocations, which the session registry keeps.
+    pub fn set_session_gauges(
+        &self,
+        stored: Option<u64>,
+        actors: usize,
+        in_flight: usize,
+        relocations: u64,
+    ) {
+        self.relocations
+            .inner()
+            .store(relocations, std::sync::atomic::Ordering::Relaxed);
         if let Some(stored) = stored {
             self.sessions_active
                 .set(i64::try_from(stored).unwrap_or(i64::MAX));

@@ -235,6 +235,13 @@ impl SessionHandle {
         self.addr.do_send(crate::session::actor::Evacuate);
     }
 
+    /// Asks the actor to move to the worker its requests arrive on: it stops if nothing runs
+    /// on it (see [`crate::session::relocate`]). Sent before the request's own message, which
+    /// then finds the actor gone and rehydrates the session on the calling worker.
+    pub(crate) fn relocate(&self) {
+        self.addr.do_send(crate::session::actor::Relocate);
+    }
+
     /// Ends the session and deletes its stored state.
     pub async fn terminate(&self) -> Result<(), SessionError> {
         self.addr

@@ -53,6 +53,12 @@ impl Homes {
             .then(|| self.on_workers.enter())
     }
 
+    /// Whether a new actor started on an HTTP worker would live there (the policy is on and
+    /// the replica is not evacuating).
+    pub(crate) fn placing_on_workers(&self) -> bool {
+        self.enabled && !self.evacuating.load(Ordering::Acquire)
+    }
+
     /// Stops placing actors on HTTP workers. The caller then asks each live actor to evacuate
     /// (only those living on a worker act on it).
     pub(crate) fn evacuate(&self) {

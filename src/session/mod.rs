@@ -2,8 +2,8 @@
 //! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created and
 //! rehydrated by [`registry::SessionRegistry`], with SSE streams as durable event logs
 //! ([`stream`], [`event_id`]), when a POST stream's runner record is stored ([`runner_gate`]), the client-facing side of running requests ([`peer`]) and the
-//! count of running requests a graceful shutdown waits for ([`drain`]), and which thread an actor
-//! lives on ([`home`]).
+//! count of running requests a graceful shutdown waits for ([`drain`]), which thread an actor
+//! lives on ([`home`]), and when it moves to the worker its requests arrive on ([`relocate`]).
 
 pub mod actor;
 pub mod drain;
@@ -12,6 +12,7 @@ pub mod handle;
 pub mod home;
 pub mod peer;
 pub mod registry;
+pub mod relocate;
 pub mod request;
 pub mod runner_gate;
 pub mod signal;

@@ -16,6 +16,7 @@ use crate::session::drain::InFlight;
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::home::Homes;
 use crate::session::peer::SessionShared;
+use crate::session::relocate::Crossings;
 use crate::store::bus::{Bus, Subscription};
 use crate::store::runner::RunnerStore;
 use crate::store::{EventStore, SessionPatch, SessionRecord, SessionStore, record::now_ms};
@@ -48,6 +49,10 @@ pub struct SessionSettings {
     /// Start actors on the HTTP worker thread whose request starts them (see
     /// [`crate::session::home`]); otherwise always on the dedicated arbiters.
     pub actors_on_http_workers: bool,
+    /// Requests in a row arriving on one other HTTP worker after which an idle actor moves
+    /// there ([`crate::session::relocate`]); 0 = never (and always 0 when actors do not live
+    /// on the workers).
+    pub relocate_after: u32,
 }
 
 impl SessionSettings {
@@ -64,6 +69,11 @@ impl SessionSettings {
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             verify_each_request: s.verify_each_request,
             actors_on_http_workers: s.actors_on_http_workers,
+            relocate_after: if s.actors_on_http_workers {
+                s.relocate_after
+            } else {
+                0
+            },
             default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
         }
     }
@@ -91,7 +101,19 @@ pub struct SessionDeps {
     pub in_flight: Arc<InFlight>,
     /// Which thread new actors live on; the actors living on HTTP workers.
     pub homes: Homes,
-    live: Mutex<HashMap<String, (u64, SessionHandle)>>,
+    live: Mutex<HashMap<String, Live>>,
+    /// Actors that moved to the worker their requests arrive on (see
+    /// [`crate::session::relocate`]).
+    relocations: AtomicU64,
+}
+
+/// A live actor in the registry's table.
+struct Live {
+    /// Tells this actor from a later one of the same session.
+    generation: u64,
+    handle: SessionHandle,
+    /// Requests arriving on another worker than the actor's (see [`Crossings`]).
+    crossings: Crossings,
 }
 
 /// The storage a registry works with: records, event logs and the bus between replicas.
@@ -119,19 +141,24 @@ impl SessionDeps {
     /// Replaces the handle of a live actor (only if it is still the registered one), after its
     /// facts changed at `initialize`.
     pub(crate) fn replace_live(&self, id: &str, generation: u64, handle: SessionHandle) {
-        if let Some((g, h)) = self.live.lock().get_mut(id)
-            && *g == generation
+        if let Some(live) = self.live.lock().get_mut(id)
+            && live.generation == generation
         {
-            *h = handle;
+            live.handle = handle;
         }
     }
 
     /// Removes a stopped actor from the live table (only if it is still the registered one).
     pub(crate) fn forget(&self, id: &str, generation: u64) {
         let mut live = self.live.lock();
-        if live.get(id).is_some_and(|(g, _)| *g == generation) {
+        if live.get(id).is_some_and(|l| l.generation == generation) {
             live.remove(id);
         }
+    }
+
+    /// Counts an actor that left its worker for the one its requests arrive on.
+    pub(crate) fn relocated(&self) {
+        self.relocations.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -186,6 +213,7 @@ impl SessionRegistry {
                 settings,
                 in_flight: InFlight::new(),
                 live: Mutex::new(HashMap::new()),
+                relocations: AtomicU64::new(0),
             }),
             generation: Arc::new(AtomicU64::new(0)),
         }
@@ -217,6 +245,12 @@ impl SessionRegistry {
         self.deps.in_flight.count()
     }
 
+    /// Actors that moved to the HTTP worker their requests arrive on since the replica
+    /// started ([`crate::session::relocate`]).
+    pub fn relocations(&self) -> u64 {
+        self.deps.relocations.load(Ordering::Relaxed)
+    }
+
     /// Starts renewing this replica's liveness lease (shared store only), which tells other
     /// replicas not to take over the streams it writes (see `session::actor::takeover`).
     pub fn spawn_heartbeat(&self) {
@@ -231,8 +265,8 @@ impl SessionRegistry {
     pub fn evacuate(&self) {
         self.deps.homes.evacuate();
         let live = self.deps.live.lock();
-        for (_, handle) in live.values() {
-            handle.evacuate();
+        for l in live.values() {
+            l.handle.evacuate();
         }
     }
 
@@ -297,9 +331,18 @@ impl SessionRegistry {
         if !is_valid_session_id(id) {
             return Err(SessionError::NotFound);
         }
-        let live = self.deps.live.lock().get(id).map(|(_, h)| h.clone());
+        let live = self.deps.live.lock().get_mut(id).map(|l| {
+            let after = self.deps.settings.relocate_after;
+            let moves = l.crossings.arrive(crate::threads::http_worker(), after);
+            (l.handle.clone(), moves)
+        });
         let handle = match live {
-            Some(h) if h.is_alive() => {
+            Some((h, moves)) if h.is_alive() => {
+                if moves && self.deps.homes.placing_on_workers() {
+                    // The actor stops if idle, and this request's message finds it gone and
+                    // rehydrates the session here (`with_retry`); a busy actor stays.
+                    h.relocate();
+                }
                 // With a shared store another replica may have deleted the session moments ago
                 // (its Ended signal is still on the way): confirm. Only confirm: the actor
                 // slides the TTL every `touch_every` (a script of six commands per request
@@ -388,10 +431,10 @@ impl SessionRegistry {
     /// meanwhile); `signals` is the session's topic, subscribed before `record` was read.
     fn start(&self, record: SessionRecord, signals: Subscription) -> SessionHandle {
         let mut live = self.deps.live.lock();
-        if let Some((_, h)) = live.get(&record.id)
-            && h.is_alive()
+        if let Some(l) = live.get(&record.id)
+            && l.handle.is_alive()
         {
-            return h.clone();
+            return l.handle.clone();
         }
         let version = record
             .protocol_version
@@ -419,6 +462,7 @@ impl SessionRegistry {
         );
         // Read under the live table's lock: `evacuate` sets its flag, then takes the lock.
         let home = self.deps.homes.place();
+        let worker = home.as_ref().and_then(|_| crate::threads::http_worker());
         let addr: Addr<SessionActor> = if home.is_some() || self.arbiters.is_empty() {
             actor.homed(home).start()
         } else {
@@ -426,7 +470,14 @@ impl SessionRegistry {
             SessionActor::start_in_arbiter(arbiter, move |_ctx| actor)
         };
         let handle = SessionHandle::new(facts, addr);
-        live.insert(record.id, (generation, handle.clone()));
+        live.insert(
+            record.id,
+            Live {
+                generation,
+                handle: handle.clone(),
+                crossings: Crossings::new(worker),
+            },
+        );
         handle
     }
 }

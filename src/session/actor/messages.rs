@@ -256,6 +256,27 @@ impl Handler<Evacuate> for SessionActor {
     }
 }
 
+/// Move to the HTTP worker the session's requests arrive on (see
+/// [`crate::session::relocate`]): an actor with nothing running on it leaves the live table
+/// and stops, so the next request rehydrates the session on its own worker; a busy actor
+/// stays.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Relocate;
+
+impl Handler<Relocate> for SessionActor {
+    type Result = ();
+    fn handle(&mut self, _msg: Relocate, ctx: &mut Self::Context) {
+        if self.busy() {
+            return;
+        }
+        tracing::debug!(session = %self.facts.id, "session actor moving to the worker its requests arrive on");
+        self.deps.forget(&self.facts.id, self.generation);
+        self.deps.relocated();
+        ctx.stop();
+    }
+}
+
 /// End the session (HTTP DELETE): cancel everything, delete the stored state, stop.
 #[derive(Message)]
 #[rtype(result = "Result<(), SessionError>")]

@@ -31,7 +31,7 @@ mod init;
 mod messages;
 pub(crate) mod takeover;
 pub use messages::{
-    Attach, Detach, DropConnection, EndLocally, Evacuate, Post, Refresh, Terminate,
+    Attach, Detach, DropConnection, EndLocally, Evacuate, Post, Refresh, Relocate, Terminate,
 };
 
 use crate::session::stream::StreamWriter;
@@ -40,6 +40,7 @@ use actix::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -102,6 +103,8 @@ pub struct SessionActor {
     /// Notifications for the standalone stream, stored in order by one writer (created on the
     /// first server event; see `inbound`).
     outbox: Option<tokio::sync::mpsc::Sender<Value>>,
+    /// Notifications queued in `outbox` and not yet stored.
+    outbox_pending: Arc<AtomicUsize>,
     /// The session's signal topic, subscribed before its record was read (taken in `started`).
     signals: Option<Subscription>,
     next_connection: u64,
@@ -129,6 +132,7 @@ impl SessionActor {
             prune_at: PRUNE_MIN,
             initializing: false,
             outbox: None,
+            outbox_pending: Arc::new(AtomicUsize::new(0)),
             signals: Some(signals),
             home: None,
             next_connection: 0,
@@ -148,13 +152,15 @@ impl SessionActor {
         self.connections.get(stream).filter(|c| c.live())
     }
 
-    /// Whether anything runs on the actor: a request, an attached connection or a
-    /// server-to-client request awaiting its answer (prunes detached connections first).
+    /// Whether anything runs on the actor: a request, an attached connection, a
+    /// server-to-client request awaiting its answer or a notification still being stored
+    /// (prunes detached connections first).
     fn busy(&mut self) -> bool {
         self.prune();
         !self.in_flight.is_empty()
             || !self.connections.is_empty()
             || !self.shared.pending.lock().is_empty()
+            || self.outbox_pending.load(Ordering::Acquire) > 0
     }
 
     /// Drops the entries of connections that detached by cancelling their ticket.
