@@ -10,7 +10,8 @@
 //! So the registry counts, per live actor, the requests that arrive in a row on one other
 //! worker ([`Crossings`]). After `session.relocate_after` of them it asks the actor to move
 //! (`Relocate`): an actor with nothing running on it (no request, no attached connection, no
-//! server-to-client request awaiting its answer, no notification still being stored) leaves
+//! server-to-client request awaiting its answer, no notification still being stored, no
+//! signal to other replicas still being published) leaves
 //! the live table and stops, and the request that asked, finding it gone, rehydrates the
 //! session on its own worker, as after hibernation. A busy actor stays where it is and the
 //! count starts again. Requests spread over workers at random (round-robin pooling) almost

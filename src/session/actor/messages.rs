@@ -257,9 +257,9 @@ impl Handler<Evacuate> for SessionActor {
 }
 
 /// Move to the HTTP worker the session's requests arrive on (see
-/// [`crate::session::relocate`]): an actor with nothing running on it leaves the live table
-/// and stops, so the next request rehydrates the session on its own worker; a busy actor
-/// stays.
+/// [`crate::session::relocate`]): an actor with nothing running on it (see `busy`) leaves the
+/// live table and stops, so the next request rehydrates the session on its own worker; a busy
+/// actor stays.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Relocate;

@@ -105,6 +105,9 @@ pub struct SessionActor {
     outbox: Option<tokio::sync::mpsc::Sender<Value>>,
     /// Notifications queued in `outbox` and not yet stored.
     outbox_pending: Arc<AtomicUsize>,
+    /// Signals to other replicas being published ([`Self::signal`]); the actor does not stop
+    /// for hibernation or a move while one is on its way (a cancellation would be lost).
+    publishing: Arc<AtomicUsize>,
     /// The session's signal topic, subscribed before its record was read (taken in `started`).
     signals: Option<Subscription>,
     next_connection: u64,
@@ -133,6 +136,7 @@ impl SessionActor {
             initializing: false,
             outbox: None,
             outbox_pending: Arc::new(AtomicUsize::new(0)),
+            publishing: Arc::new(AtomicUsize::new(0)),
             signals: Some(signals),
             home: None,
             next_connection: 0,
@@ -153,14 +157,15 @@ impl SessionActor {
     }
 
     /// Whether anything runs on the actor: a request, an attached connection, a
-    /// server-to-client request awaiting its answer or a notification still being stored
-    /// (prunes detached connections first).
+    /// server-to-client request awaiting its answer, a notification still being stored or a
+    /// signal still being published (prunes detached connections first).
     fn busy(&mut self) -> bool {
         self.prune();
         !self.in_flight.is_empty()
             || !self.connections.is_empty()
             || !self.shared.pending.lock().is_empty()
             || self.outbox_pending.load(Ordering::Acquire) > 0
+            || self.publishing.load(Ordering::Acquire) > 0
     }
 
     /// Drops the entries of connections that detached by cancelling their ticket.
@@ -208,11 +213,14 @@ impl SessionActor {
     fn signal(&self, ctx: &mut Context<Self>, signal: Signal) {
         let bus = Arc::clone(&self.deps.bus);
         let id = Arc::clone(&self.facts.id);
+        let publishing = Arc::clone(&self.publishing);
+        publishing.fetch_add(1, Ordering::AcqRel);
         ctx.spawn(
             async move {
                 if let Err(e) = bus.publish(&id, signal.encode()).await {
                     tracing::warn!(session = %id, error = %e, "could not publish a session signal");
                 }
+                publishing.fetch_sub(1, Ordering::AcqRel);
             }
             .into_actor(self),
         );
