@@ -4,14 +4,15 @@
 //! the embedded store and a bus whose publishes take a while (a slow Redis, made long enough
 //! to hit every time).
 
+mod common;
+
 use async_trait::async_trait;
 use mcp_hive::config::Settings;
 use mcp_hive::protocol::jsonrpc::Message;
 use mcp_hive::protocol::server::{McpServer, ServerInfo};
-use mcp_hive::protocol::version::ProtocolVersion;
 use mcp_hive::registry::Registry;
 use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode};
-use mcp_hive::session::registry::{NewSession, SessionRegistry, SessionSettings};
+use mcp_hive::session::registry::{SessionRegistry, SessionSettings};
 use mcp_hive::startup::build_backends;
 use mcp_hive::store::StoreError;
 use mcp_hive::store::bus::{Bus, Subscription};
@@ -57,15 +58,7 @@ async fn an_actor_publishing_a_signal_does_not_hibernate_until_it_is_sent() {
     quick.idle_check = Duration::from_millis(50);
     let server = McpServer::new(Registry::new(), ServerInfo::default(), 50);
     let sessions = SessionRegistry::new(server, backends, quick, Vec::new());
-    let session = sessions
-        .create(NewSession {
-            version: ProtocolVersion::LATEST,
-            client_info: json!({"name": "t", "version": "1"}),
-            client_capabilities: json!({}),
-            principal: None,
-        })
-        .await
-        .unwrap();
+    let session = common::initialized(&sessions).await;
     let before = done.load(Ordering::SeqCst);
 
     // A cancellation of a request this actor does not run: it may run on another replica, so

@@ -14,12 +14,11 @@ use async_trait::async_trait;
 use mcp_hive::config::Settings;
 use mcp_hive::protocol::jsonrpc::Message;
 use mcp_hive::protocol::server::{McpServer, ServerInfo};
-use mcp_hive::protocol::version::ProtocolVersion;
 use mcp_hive::registry::Registry;
 use mcp_hive::registry::resource::{ResourceDef, text_contents};
 use mcp_hive::session::event_id::STANDALONE_STREAM;
-use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode, SessionHandle};
-use mcp_hive::session::registry::{NewSession, SessionRegistry, SessionSettings};
+use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode};
+use mcp_hive::session::registry::{SessionRegistry, SessionSettings};
 use mcp_hive::startup::build_backends;
 use mcp_hive::store::{SessionPatch, SessionRecord, SessionStore, StoreError};
 use serde_json::{Value, json};
@@ -105,19 +104,6 @@ fn replica_with(
     (sessions, registry)
 }
 
-/// A new initialized session (latest revision, no auth) on `replica`.
-async fn initialized(replica: &SessionRegistry) -> SessionHandle {
-    replica
-        .create(NewSession {
-            version: ProtocolVersion::LATEST,
-            client_info: json!({"name": "t", "version": "1"}),
-            client_capabilities: json!({}),
-            principal: None,
-        })
-        .await
-        .unwrap()
-}
-
 async fn answer(reply: PostReply) -> Value {
     let PostReply::Json(mut answers) = reply else {
         panic!("expected a JSON reply");
@@ -133,7 +119,7 @@ async fn a_subscription_made_elsewhere_while_the_record_is_read_reaches_the_new_
     let (a, a_resources) = replica(&settings, Some(hold));
     let (b, _b_resources) = replica(&settings, None);
 
-    let on_b = initialized(&b).await;
+    let on_b = common::initialized(&b).await;
     let id = on_b.id().to_owned();
 
     // A's GET: A reads the record (no subscription yet) and holds it.
@@ -196,7 +182,7 @@ async fn a_post_racing_hibernation_is_answered_by_the_rehydrated_actor() {
     quick.actor_idle = Duration::from_millis(200);
     quick.idle_check = Duration::from_millis(50);
     let (sessions, _resources) = replica_with(&settings, quick, None);
-    let stale = initialized(&sessions).await;
+    let stale = common::initialized(&sessions).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while stale.is_alive() {
         assert!(

@@ -104,13 +104,15 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
     headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     // The id was checked as visible ASCII (or generated here): it is always a valid value.
     if let Ok(id) = HeaderValue::from_str(&s.session) {
-        headers.insert(HeaderName::from_static(SESSION_ID), id);
+        headers.insert(SESSION_ID_HEADER, id);
     }
     res
 }
 
 /// Asks proxies such as nginx not to buffer the stream.
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+/// `Mcp-Session-Id`, as a header name built once.
+const SESSION_ID_HEADER: HeaderName = HeaderName::from_static(SESSION_ID);
 
 /// Whether a frame ends the wait for the head: any frame but the priming event (an event
 /// without data), so a message, a keep-alive (or the stream's end, see [`until_first`]).

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// A count of running requests with a wake-up when it drops to zero.
+/// A count of work in flight with a wake-up when it drops to zero: the requests running on a
+/// replica's actors, and (one count per actor) an actor's side effects still under way.
 #[derive(Debug, Default)]
 pub struct InFlight {
     count: AtomicUsize,

@@ -50,8 +50,8 @@ pub struct SessionSettings {
     /// [`crate::session::home`]); otherwise always on the dedicated arbiters.
     pub actors_on_http_workers: bool,
     /// Requests in a row arriving on one other HTTP worker after which an idle actor moves
-    /// there ([`crate::session::relocate`]); 0 = never (and always 0 when actors do not live
-    /// on the workers).
+    /// there ([`crate::session::relocate`]); 0 = never. Actors never move while new ones are
+    /// not placed on the workers (the setting above off, or the replica evacuating).
     pub relocate_after: u32,
 }
 
@@ -69,11 +69,7 @@ impl SessionSettings {
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             verify_each_request: s.verify_each_request,
             actors_on_http_workers: s.actors_on_http_workers,
-            relocate_after: if s.actors_on_http_workers {
-                s.relocate_after
-            } else {
-                0
-            },
+            relocate_after: s.relocate_after,
             default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
         }
     }

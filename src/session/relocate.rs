@@ -34,8 +34,7 @@ impl Crossings {
     pub(crate) fn new(home: Option<u32>) -> Self {
         Self {
             home,
-            from: 0,
-            run: 0,
+            ..Self::default()
         }
     }
 

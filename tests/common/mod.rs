@@ -532,3 +532,18 @@ impl Drop for RedisServer {
         self.stop();
     }
 }
+
+/// A new initialized session (latest revision, no auth) on a library-built `replica`.
+pub async fn initialized(
+    replica: &mcp_hive::session::registry::SessionRegistry,
+) -> mcp_hive::session::handle::SessionHandle {
+    replica
+        .create(mcp_hive::session::registry::NewSession {
+            version: mcp_hive::protocol::version::ProtocolVersion::LATEST,
+            client_info: json!({"name": "t", "version": "1"}),
+            client_capabilities: json!({}),
+            principal: None,
+        })
+        .await
+        .unwrap()
+}

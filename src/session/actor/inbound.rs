@@ -6,14 +6,13 @@
 use super::{SessionActor, default_log_level};
 use crate::protocol::jsonrpc::notification_value;
 use crate::registry::ServerEvent;
+use crate::session::drain::InFlightGuard;
 use crate::session::event_id::STANDALONE_STREAM;
 use crate::session::signal::Signal;
 use crate::session::stream::StreamWriter;
 use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 
 impl StreamHandler<ServerEvent> for SessionActor {
@@ -58,19 +57,17 @@ impl SessionActor {
             Some(outbox) if !outbox.is_closed() => outbox.clone(),
             _ => {
                 let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
-                let pending = Arc::clone(&self.outbox_pending);
                 let writer = self.writer(STANDALONE_STREAM);
-                ctx.spawn(drain_outbox(writer, rx, pending).into_actor(self));
+                ctx.spawn(drain_outbox(writer, rx).into_actor(self));
                 self.outbox = Some(tx.clone());
                 tx
             }
         };
-        self.outbox_pending.fetch_add(1, Ordering::AcqRel);
-        if let Err(e) = outbox.try_send(message) {
-            self.outbox_pending.fetch_sub(1, Ordering::AcqRel);
-            if let mpsc::error::TrySendError::Full(_) = e {
-                tracing::warn!(session = %self.facts.id, "notification queue full; notification dropped");
-            }
+        // The guard travels with the message and is dropped once it is stored (or refused).
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            outbox.try_send((message, self.settling.enter()))
+        {
+            tracing::warn!(session = %self.facts.id, "notification queue full; notification dropped");
         }
     }
 }
@@ -78,19 +75,13 @@ impl SessionActor {
 /// Notifications a session's standalone stream may have queued for the store at once.
 pub(super) const OUTBOX_CAPACITY: usize = 256;
 
-/// Stores queued notifications one after another until the actor stops; `pending` counts
-/// those queued and not yet stored (an actor does not hibernate, move or leave its worker
-/// while any remain).
-async fn drain_outbox(
-    writer: StreamWriter,
-    mut rx: mpsc::Receiver<Value>,
-    pending: Arc<AtomicUsize>,
-) {
-    while let Some(message) = rx.recv().await {
+/// Stores queued notifications one after another until the actor stops; each one's guard
+/// keeps the actor from stopping until it is stored (see `SessionActor::busy`).
+async fn drain_outbox(writer: StreamWriter, mut rx: mpsc::Receiver<(Value, InFlightGuard)>) {
+    while let Some((message, _settled)) = rx.recv().await {
         if let Err(e) = writer.send(&message).await {
             tracing::debug!(error = %e, "could not store notification");
         }
-        pending.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

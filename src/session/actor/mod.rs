@@ -19,7 +19,7 @@
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId};
 use crate::protocol::server::Outcome;
-use crate::session::drain::InFlightGuard;
+use crate::session::drain::{InFlight, InFlightGuard};
 use crate::session::handle::{Connection, ConnectionGuard};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::registry::SessionDeps;
@@ -40,7 +40,6 @@ use actix::prelude::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -102,12 +101,12 @@ pub struct SessionActor {
     home: Option<InFlightGuard>,
     /// Notifications for the standalone stream, stored in order by one writer (created on the
     /// first server event; see `inbound`).
-    outbox: Option<tokio::sync::mpsc::Sender<Value>>,
-    /// Notifications queued in `outbox` and not yet stored.
-    outbox_pending: Arc<AtomicUsize>,
-    /// Signals to other replicas being published ([`Self::signal`]); the actor does not stop
-    /// for hibernation or a move while one is on its way (a cancellation would be lost).
-    publishing: Arc<AtomicUsize>,
+    outbox: Option<tokio::sync::mpsc::Sender<(Value, InFlightGuard)>>,
+    /// Side effects spawned on the actor's context and not finished: notifications queued in
+    /// `outbox` and not yet stored, signals to other replicas being published. The actor
+    /// does not stop for hibernation, evacuation or a move while any remain (stopping drops
+    /// them: a cancellation would be lost).
+    settling: Arc<InFlight>,
     /// The session's signal topic, subscribed before its record was read (taken in `started`).
     signals: Option<Subscription>,
     next_connection: u64,
@@ -135,8 +134,7 @@ impl SessionActor {
             prune_at: PRUNE_MIN,
             initializing: false,
             outbox: None,
-            outbox_pending: Arc::new(AtomicUsize::new(0)),
-            publishing: Arc::new(AtomicUsize::new(0)),
+            settling: InFlight::new(),
             signals: Some(signals),
             home: None,
             next_connection: 0,
@@ -164,8 +162,7 @@ impl SessionActor {
         !self.in_flight.is_empty()
             || !self.connections.is_empty()
             || !self.shared.pending.lock().is_empty()
-            || self.outbox_pending.load(Ordering::Acquire) > 0
-            || self.publishing.load(Ordering::Acquire) > 0
+            || self.settling.count() > 0
     }
 
     /// Drops the entries of connections that detached by cancelling their ticket.
@@ -213,14 +210,13 @@ impl SessionActor {
     fn signal(&self, ctx: &mut Context<Self>, signal: Signal) {
         let bus = Arc::clone(&self.deps.bus);
         let id = Arc::clone(&self.facts.id);
-        let publishing = Arc::clone(&self.publishing);
-        publishing.fetch_add(1, Ordering::AcqRel);
+        let settled = self.settling.enter();
         ctx.spawn(
             async move {
                 if let Err(e) = bus.publish(&id, signal.encode()).await {
                     tracing::warn!(session = %id, error = %e, "could not publish a session signal");
                 }
-                publishing.fetch_sub(1, Ordering::AcqRel);
+                drop(settled);
             }
             .into_actor(self),
         );
