@@ -12,7 +12,7 @@ use mcp_hive::protocol::jsonrpc::Message;
 use mcp_hive::protocol::server::{McpServer, ServerInfo};
 use mcp_hive::registry::Registry;
 use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode};
-use mcp_hive::session::registry::{SessionRegistry, SessionSettings};
+use mcp_hive::session::{SessionRegistry, SessionSettings};
 use mcp_hive::startup::build_backends;
 use mcp_hive::store::StoreError;
 use mcp_hive::store::bus::{Bus, Subscription};

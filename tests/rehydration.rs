@@ -18,7 +18,7 @@ use mcp_hive::registry::Registry;
 use mcp_hive::registry::resource::{ResourceDef, text_contents};
 use mcp_hive::session::event_id::STANDALONE_STREAM;
 use mcp_hive::session::handle::{Parcel, PostReply, ReplyMode};
-use mcp_hive::session::registry::{SessionRegistry, SessionSettings};
+use mcp_hive::session::{SessionRegistry, SessionSettings};
 use mcp_hive::startup::build_backends;
 use mcp_hive::store::{SessionPatch, SessionRecord, SessionStore, StoreError};
 use serde_json::{Value, json};

@@ -139,7 +139,9 @@ pub struct SessionConfig {
     pub default_log_level: String,
     /// Live session cap (0 = none).
     pub max_sessions: usize,
-    /// Confirm cached sessions against a shared store on each request.
+    /// Confirm cached sessions against a shared store on each request (before it runs, or by
+    /// the store's write of the reply of a request that changes nothing; see
+    /// [`crate::session::Check`]).
     pub verify_each_request: bool,
     /// Run session actors on the HTTP worker thread that starts them.
     pub actors_on_http_workers: bool,

@@ -22,6 +22,7 @@ use crate::http::access_log::{tag, tag_rpc};
 use crate::http::error::HttpError;
 use crate::http::headers;
 use crate::http::sse::{StreamRequest, respond};
+use crate::protocol::effects::reads_only;
 use crate::protocol::jsonrpc::{
     ErrorObject, Message, Payload, Request, error_value, response_value,
 };
@@ -29,7 +30,7 @@ use crate::protocol::server::parse_initialize;
 use crate::protocol::stateless::selects_stateless;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::event_id::STANDALONE_STREAM;
-use crate::session::{NewSession, Parcel, PostReply, ReplyMode, SessionHandle};
+use crate::session::{Check, NewSession, Parcel, PostReply, ReplyMode, SessionHandle};
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -98,7 +99,13 @@ pub async fn post(
 
     let session_id = session_id
         .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))?;
-    let handle = resolve(&state, &session_id, &caller).await?;
+    let mode = reply_mode(state.settings.protocol.response_mode, payload.messages());
+    let check = session_check(&state, mode, payload.messages());
+    let found = state
+        .sessions
+        .find(&session_id, caller.principal(), check)
+        .await?;
+    let (handle, unconfirmed) = (found.handle, found.unconfirmed);
     let batch = matches!(payload, Payload::Batch(_));
     // Batches: only when the negotiated (or, header-less, default) version is 2025-03-26.
     let batch_version = header_version
@@ -113,7 +120,6 @@ pub async fn post(
         )));
     }
     let messages = payload.into_messages();
-    let mode = reply_mode(state.settings.protocol.response_mode, &messages);
     let prime = handle.version().sends_priming_event();
     let (parcel, principal) = (Parcel::new(messages), caller.shared_principal());
     let reply = state
@@ -140,20 +146,23 @@ pub async fn post(
             };
             Ok(HttpResponse::Ok().json(body))
         }
-        PostReply::Stream { stream, connection } => Ok(respond(
-            &req,
-            &state,
-            StreamRequest {
-                session: session_id,
-                stream,
-                after: Some(0),
-                prime,
-                connection,
-                fresh: true,
-                token_lifetime: caller.token_lifetime(),
-            },
-        )
-        .await),
+        PostReply::Stream { stream, connection } => {
+            respond(
+                &req,
+                &state,
+                StreamRequest {
+                    session: session_id,
+                    stream,
+                    after: Some(0),
+                    prime,
+                    connection,
+                    fresh: true,
+                    unconfirmed,
+                    token_lifetime: caller.token_lifetime(),
+                },
+            )
+            .await
+        }
     }
 }
 
@@ -185,6 +194,24 @@ fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
                 ReplyMode::Json
             }
         }
+    }
+}
+
+/// How the session of a POST is confirmed to still exist (with a shared store and
+/// `session.verify_each_request`): by the store's write of the reply when every message is a
+/// request that changes nothing ([`reads_only`]) answered over SSE — one Redis round trip per
+/// such call instead of two — and before the messages run otherwise (a JSON reply is not
+/// stored; a notification or response takes effect at once).
+fn session_check(state: &McpState, mode: ReplyMode, messages: &[Message]) -> Check {
+    let registry = &state.sessions.server().registry;
+    let reads_only = messages.iter().all(|m| match m {
+        Message::Request(r) => reads_only(registry, r),
+        _ => false,
+    });
+    if mode == ReplyMode::Sse && reads_only {
+        Check::ByReply
+    } else {
+        Check::First
     }
 }
 
@@ -330,7 +357,7 @@ pub async fn get(
             async move { h.attach(&stream).await }
         })
         .await?;
-    Ok(respond(
+    respond(
         &req,
         &state,
         StreamRequest {
@@ -340,10 +367,11 @@ pub async fn get(
             prime,
             connection,
             fresh: false,
+            unconfirmed: false,
             token_lifetime: caller.token_lifetime(),
         },
     )
-    .await)
+    .await
 }
 
 /// `DELETE /mcp`: ends the session.

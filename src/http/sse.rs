@@ -9,8 +9,17 @@
 //! sends the head as soon as the body is pending, and with the Redis store the reply is one
 //! round trip away, which made every quick SSE reply two writes on the connection (and two
 //! wake-ups of the client) instead of one.
+//!
+//! The same wait makes the head the point where a POST whose session is unconfirmed
+//! ([`crate::session::Found::unconfirmed`]: a request that changes nothing, on a live actor,
+//! with the per-request session check riding on the store's write of its reply) learns whether
+//! its session still exists: a stored message in the head vouches for it (the store refuses to
+//! append to a deleted session); without one (a reply slower than the hold, a stream ended
+//! without a message) the session is confirmed with the store before the head is sent, and a
+//! deleted session gets 404 like any request sent after its DELETE.
 
 use crate::http::McpState;
+use crate::http::error::HttpError;
 use crate::http::headers::SESSION_ID;
 use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
@@ -42,14 +51,22 @@ pub struct StreamRequest {
     pub connection: Connection,
     /// A POST stream opened by this request on this replica (see `ReaderOptions::fresh`).
     pub fresh: bool,
+    /// The session still has to be confirmed to exist before the head is sent (a fresh stream
+    /// only; see the module docs).
+    pub unconfirmed: bool,
     /// Time left on the caller's token: the connection (not the stream) closes then, so the
     /// client reconnects with `Last-Event-ID` and a fresh token.
     pub token_lifetime: Option<Duration>,
 }
 
 /// Builds the SSE response, whose body reads the stream; for a fresh POST stream, after its
-/// first message or [`HEAD_HOLD`], whichever comes first (see the module docs).
-pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> HttpResponse {
+/// first message or [`HEAD_HOLD`], whichever comes first (see the module docs). 404 when an
+/// unconfirmed session turns out to be gone; 503 when the store cannot say.
+pub async fn respond(
+    req: &HttpRequest,
+    state: &McpState,
+    s: StreamRequest,
+) -> Result<HttpResponse, HttpError> {
     let settings = &state.settings;
     let options = ReaderOptions {
         prime: s.prime,
@@ -84,7 +101,15 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
     };
     let frames = reader_stream(source, options, stop, guard);
     let frames = if s.fresh {
-        Either::Left(with_held_head(frames, HEAD_HOLD, is_message).await)
+        let mut frames = frames.fuse();
+        let head = until_first(&mut frames, HEAD_HOLD, is_message).await;
+        if s.unconfirmed
+            && !head.iter().any(carries_message)
+            && !state.sessions.confirm(&s.session).await?
+        {
+            return Err(HttpError::SessionNotFound);
+        }
+        Either::Left(futures_util::stream::iter(head).chain(frames))
     } else {
         Either::Right(frames)
     };
@@ -106,7 +131,7 @@ pub async fn respond(req: &HttpRequest, state: &McpState, s: StreamRequest) -> H
     if let Ok(id) = HeaderValue::from_str(&s.session) {
         headers.insert(SESSION_ID_HEADER, id);
     }
-    res
+    Ok(res)
 }
 
 /// Asks proxies such as nginx not to buffer the stream.
@@ -118,6 +143,12 @@ const SESSION_ID_HEADER: HeaderName = HeaderName::from_static(SESSION_ID);
 /// without data), so a message, a keep-alive (or the stream's end, see [`until_first`]).
 fn is_message(frame: &Frame) -> bool {
     !matches!(frame, Frame::Event { data, .. } if data.is_empty())
+}
+
+/// Whether a frame is a stored message (not the priming event, not a keep-alive): proof that
+/// the session existed when it was appended.
+fn carries_message(frame: &Frame) -> bool {
+    matches!(frame, Frame::Event { data, .. } if !data.is_empty())
 }
 
 /// `items`, with what [`until_first`] gathers within `hold` taken before the head is sent, so

@@ -6,19 +6,26 @@
 //! Session ids are 128 random bits from the OS CSPRNG, hex-encoded (32 visible ASCII
 //! characters), as 2025-11-25 `basic/transports.mdx` "Session Management" requires. A session
 //! presented by a principal other than its creator is reported exactly like an unknown one.
+//!
+//! With a shared store and `session.verify_each_request`, a request reaching a live actor must
+//! not be served once another replica deleted the session (its deletion signal may still be on
+//! the way). [`Check`] says how that is confirmed: before the request runs (one `EXISTS`), or,
+//! for a request that changes nothing and is answered over SSE, by the store's write of its
+//! reply, which refuses a deleted session in the same round trip. The transport then sends no
+//! response head before a stored message or [`SessionRegistry::confirm`] vouched for the
+//! session (`crate::http::sse`).
 
 use crate::principal::Principal;
-use crate::protocol::context::LogLevel;
 use crate::protocol::server::McpServer;
 use crate::protocol::version::ProtocolVersion;
 use crate::session::actor::{SessionActor, SessionFacts, default_log_level};
+use crate::session::deps::{Backends, Live, SessionDeps, SessionSettings};
 use crate::session::drain::InFlight;
 use crate::session::handle::{SessionError, SessionHandle};
 use crate::session::home::Homes;
 use crate::session::peer::SessionShared;
 use crate::session::relocate::Crossings;
-use crate::store::bus::{Bus, Subscription};
-use crate::store::runner::RunnerStore;
+use crate::store::bus::Subscription;
 use crate::store::{EventStore, SessionPatch, SessionRecord, SessionStore, record::now_ms};
 use actix::{Actor, Addr, ArbiterHandle};
 use parking_lot::Mutex;
@@ -29,133 +36,27 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Timings of session actors.
-#[derive(Debug, Clone)]
-pub struct SessionSettings {
-    /// Idle time after which an actor hibernates.
-    pub actor_idle: Duration,
-    /// How often actors check for idleness.
-    pub idle_check: Duration,
-    /// Minimum time between TTL refreshes of an active session.
-    pub touch_every: Duration,
-    /// How long a server-to-client request waits for the answer.
-    pub request_timeout: Duration,
-    /// Log level of new sessions.
-    pub default_log_level: LogLevel,
-    /// With a shared store, confirm a cached session still exists before each request (one
-    /// Redis round trip that also slides its TTL); without it, a request landing within a few
-    /// milliseconds of a DELETE on another replica may still be served.
-    pub verify_each_request: bool,
-    /// Start actors on the HTTP worker thread whose request starts them (see
-    /// [`crate::session::home`]); otherwise always on the dedicated arbiters.
-    pub actors_on_http_workers: bool,
-    /// Requests in a row arriving on one other HTTP worker after which an idle actor moves
-    /// there ([`crate::session::relocate`]); 0 = never. Actors never move while new ones are
-    /// not placed on the workers (the setting above off, or the replica evacuating).
-    pub relocate_after: u32,
+/// How a request to a live actor confirms that its session still exists in a shared store
+/// (`session.verify_each_request`; see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Before the request runs: one `EXISTS`.
+    First,
+    /// By the store's write of the reply, which refuses a deleted session: only for requests
+    /// that change nothing ([`crate::protocol::effects::reads_only`]) and whose reply is
+    /// stored (an SSE stream). Whoever answers before any reply was stored calls
+    /// [`SessionRegistry::confirm`] first.
+    ByReply,
 }
 
-impl SessionSettings {
-    /// The timings configured in `[session]` (shared by the HTTP server and stdio).
-    pub fn from_config(settings: &crate::config::Settings) -> Self {
-        let s = &settings.session;
-        // An actor must hibernate before its record can expire, so that an expired session is
-        // always answered from the store (404), never from a stale actor.
-        let idle = Duration::from_secs(s.actor_idle_secs.min(s.idle_timeout_secs));
-        Self {
-            actor_idle: idle,
-            idle_check: (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
-            touch_every: Duration::from_secs((s.idle_timeout_secs / 10).clamp(1, 60)),
-            request_timeout: Duration::from_secs(s.request_timeout_secs),
-            verify_each_request: s.verify_each_request,
-            actors_on_http_workers: s.actors_on_http_workers,
-            relocate_after: s.relocate_after,
-            default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
-        }
-    }
-}
-
-/// What every session actor on this replica shares.
-pub struct SessionDeps {
-    /// The protocol core.
-    pub server: McpServer,
-    /// Session records.
-    pub sessions: Arc<dyn SessionStore>,
-    /// Event logs.
-    pub events: Arc<dyn EventStore>,
-    /// Signals between replicas.
-    pub bus: Arc<dyn Bus>,
-    /// Runner records and replica leases.
-    pub runners: Arc<dyn RunnerStore>,
-    /// This replica's random id (tells its connections from other replicas').
-    pub replica: Arc<str>,
-    /// Whether other replicas share the store (Redis).
-    pub shared_store: bool,
-    /// Timings.
-    pub settings: SessionSettings,
-    /// Requests running on this replica's actors (a graceful shutdown waits for them).
-    pub in_flight: Arc<InFlight>,
-    /// Which thread new actors live on; the actors living on HTTP workers.
-    pub homes: Homes,
-    live: Mutex<HashMap<String, Live>>,
-    /// Actors that moved to the worker their requests arrive on (see
-    /// [`crate::session::relocate`]).
-    relocations: AtomicU64,
-}
-
-/// A live actor in the registry's table.
-struct Live {
-    /// Tells this actor from a later one of the same session.
-    generation: u64,
-    handle: SessionHandle,
-    /// Requests arriving on another worker than the actor's (see [`Crossings`]).
-    crossings: Crossings,
-}
-
-/// The storage a registry works with: records, event logs and the bus between replicas.
-#[derive(Clone)]
-pub struct Backends {
-    /// Session records.
-    pub sessions: Arc<dyn SessionStore>,
-    /// Event logs.
-    pub events: Arc<dyn EventStore>,
-    /// Signals between replicas.
-    pub bus: Arc<dyn Bus>,
-    /// Runner records and replica leases (taking over streams of dead replicas).
-    pub runners: Arc<dyn RunnerStore>,
-    /// Whether the bus reaches other replicas (a shared store), not just this process.
-    pub shared: bool,
-}
-
-impl SessionDeps {
-    /// Whether every request reaching a live actor first confirms in the store that the
-    /// session still exists (the per-request verification of [`SessionRegistry::get`]).
-    pub(crate) fn verifies_each_request(&self) -> bool {
-        self.shared_store && self.settings.verify_each_request
-    }
-
-    /// Replaces the handle of a live actor (only if it is still the registered one), after its
-    /// facts changed at `initialize`.
-    pub(crate) fn replace_live(&self, id: &str, generation: u64, handle: SessionHandle) {
-        if let Some(live) = self.live.lock().get_mut(id)
-            && live.generation == generation
-        {
-            live.handle = handle;
-        }
-    }
-
-    /// Removes a stopped actor from the live table (only if it is still the registered one).
-    pub(crate) fn forget(&self, id: &str, generation: u64) {
-        let mut live = self.live.lock();
-        if live.get(id).is_some_and(|l| l.generation == generation) {
-            live.remove(id);
-        }
-    }
-
-    /// Counts an actor that left its worker for the one its requests arrive on.
-    pub(crate) fn relocated(&self) {
-        self.relocations.fetch_add(1, Ordering::Relaxed);
-    }
+/// A session found by [`SessionRegistry::find`].
+pub struct Found {
+    /// Its actor.
+    pub handle: SessionHandle,
+    /// Nothing confirmed yet that the session still exists ([`Check::ByReply`] on a live
+    /// actor): no response may be sent for it before a stored reply or
+    /// [`SessionRegistry::confirm`] does.
+    pub unconfirmed: bool,
 }
 
 /// What `initialize` brought.
@@ -318,12 +219,24 @@ impl SessionRegistry {
     }
 
     /// Finds the session, rehydrating its actor if needed; `NotFound` when it does not exist or
-    /// belongs to another principal.
+    /// belongs to another principal. A live actor's session is confirmed to still exist before
+    /// this returns ([`Check::First`]).
     pub async fn get(
         &self,
         id: &str,
         principal: Option<&Principal>,
     ) -> Result<SessionHandle, SessionError> {
+        Ok(self.find(id, principal, Check::First).await?.handle)
+    }
+
+    /// [`SessionRegistry::get`], confirming that a live actor's session still exists as
+    /// `check` says: with [`Check::ByReply`] the result may be [`Found::unconfirmed`].
+    pub async fn find(
+        &self,
+        id: &str,
+        principal: Option<&Principal>,
+        check: Check,
+    ) -> Result<Found, SessionError> {
         if !is_valid_session_id(id) {
             return Err(SessionError::NotFound);
         }
@@ -332,6 +245,7 @@ impl SessionRegistry {
             let moves = l.crossings.arrive(crate::threads::http_worker(), after);
             (l.handle.clone(), moves)
         });
+        let mut unconfirmed = false;
         let handle = match live {
             Some((h, moves)) if h.is_alive() => {
                 if moves && self.deps.homes.placing_on_workers() {
@@ -343,15 +257,17 @@ impl SessionRegistry {
                 // (its Ended signal is still on the way): confirm. Only confirm: the actor
                 // slides the TTL every `touch_every` (a script of six commands per request
                 // cost Redis more CPU than the rest of the request).
-                if self.deps.verifies_each_request()
-                    && !self.deps.sessions.session_exists(id).await?
+                let verify = self.deps.verifies_each_request();
+                if verify && check == Check::First && !self.deps.sessions.session_exists(id).await?
                 {
                     h.end();
                     return Err(SessionError::NotFound);
                 }
                 if h.initialized() {
+                    unconfirmed = verify && check == Check::ByReply;
                     h
                 } else {
+                    // The refresh reads the record: that confirms it.
                     self.refresh(h).await?
                 }
             }
@@ -383,7 +299,23 @@ impl SessionRegistry {
         if !same_principal(handle.principal(), principal) {
             return Err(SessionError::NotFound);
         }
-        Ok(handle)
+        Ok(Found {
+            handle,
+            unconfirmed,
+        })
+    }
+
+    /// Confirms that a session found [`Found::unconfirmed`] still exists (one `EXISTS`); when
+    /// it does not, its live actor here ends, and its requests with it.
+    pub async fn confirm(&self, id: &str) -> Result<bool, SessionError> {
+        if self.deps.sessions.session_exists(id).await? {
+            return Ok(true);
+        }
+        let live = self.deps.live.lock().get(id).map(|l| l.handle.clone());
+        if let Some(handle) = live {
+            handle.end();
+        }
+        Ok(false)
     }
 
     /// A live actor of a session opened before `initialize` may have missed the `initialize`

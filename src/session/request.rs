@@ -9,10 +9,10 @@ use crate::protocol::jsonrpc::{
     ErrorObject, Request, RequestId, codes, error_value, response_value,
 };
 use crate::protocol::server::{Outcome, parse_set_level, parse_subscription};
+use crate::session::deps::SessionDeps;
 use crate::session::peer::SessionShared;
-use crate::session::registry::SessionDeps;
 use crate::session::stream::StreamWriter;
-use crate::store::SessionPatch;
+use crate::store::{SessionPatch, StoreError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,7 +116,7 @@ impl PostStream {
             && let Some(value) = &value
         {
             if let Err(e) = self.writer.send_final(value).await {
-                tracing::warn!(stream, error = %e, "could not store the final response");
+                not_stored(stream, &e, "the final response");
             }
             self.remaining.store(0, Ordering::Release);
             return;
@@ -124,13 +124,24 @@ impl PostStream {
         if let Some(value) = &value
             && let Err(e) = self.writer.send(value).await
         {
-            tracing::warn!(stream, error = %e, "could not store a response");
+            not_stored(stream, &e, "a response");
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
             && let Err(e) = self.writer.close().await
         {
-            tracing::warn!(stream, error = %e, "could not close the stream");
+            not_stored(stream, &e, "the stream's end");
         }
+    }
+}
+
+/// Logs a write the store refused. A session deleted meanwhile (perhaps on another replica) is
+/// an expected end, not an operator's concern: the client that deleted it, or the 404 of a
+/// request whose session check rode on this write, already says so.
+fn not_stored(stream: &str, error: &StoreError, what: &str) {
+    if matches!(error, StoreError::NotFound) {
+        tracing::debug!(stream, "session gone: {what} was not stored");
+    } else {
+        tracing::warn!(stream, error = %error, "could not store {what}");
     }
 }
 
@@ -157,7 +168,7 @@ impl ReplyTarget {
                 if let Some(value) = value
                     && let Err(e) = writer.send(&value).await
                 {
-                    tracing::warn!(stream = writer.stream(), error = %e, "could not store a response");
+                    not_stored(writer.stream(), &e, "a response");
                 }
             }
         }

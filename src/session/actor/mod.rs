@@ -19,10 +19,10 @@
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId};
 use crate::protocol::server::Outcome;
+use crate::session::deps::SessionDeps;
 use crate::session::drain::{InFlight, InFlightGuard};
 use crate::session::handle::{Connection, ConnectionGuard};
 use crate::session::peer::{RequestPeer, SessionShared};
-use crate::session::registry::SessionDeps;
 use crate::session::request::{ReplyTarget, run_request};
 use crate::session::signal::Signal;
 

@@ -21,10 +21,10 @@
 
 use super::SessionActor;
 use crate::principal::Principal;
+use crate::protocol::effects::safe_to_repeat;
 use crate::protocol::jsonrpc::{ErrorObject, Message, Request, RequestId, codes};
 use crate::protocol::server::Outcome;
-use crate::registry::Registry;
-use crate::session::registry::SessionDeps;
+use crate::session::deps::SessionDeps;
 use crate::session::request::{PostStream, ReplyTarget};
 use crate::store::StoreError;
 use actix::prelude::*;
@@ -74,34 +74,6 @@ pub fn spawn_heartbeat(deps: Arc<SessionDeps>) {
             }
         }
     });
-}
-
-/// Whether a request may run a second time after its replica died.
-pub fn safe_to_repeat(registry: &Registry, req: &Request) -> bool {
-    match req.method.as_str() {
-        "tools/call" => req
-            .params
-            .get("name")
-            .and_then(Value::as_str)
-            .and_then(|name| registry.tool(name))
-            .and_then(|tool| tool.extra.get("annotations").cloned())
-            .is_some_and(|a| {
-                a.get("readOnlyHint") == Some(&Value::Bool(true))
-                    || a.get("idempotentHint") == Some(&Value::Bool(true))
-            }),
-        "ping"
-        | "tools/list"
-        | "resources/list"
-        | "resources/templates/list"
-        | "resources/read"
-        | "prompts/list"
-        | "prompts/get"
-        | "completion/complete"
-        | "logging/setLevel"
-        | "resources/subscribe"
-        | "resources/unsubscribe" => true,
-        _ => false,
-    }
 }
 
 /// What a check of a resumed stream found.

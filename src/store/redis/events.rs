@@ -66,10 +66,14 @@ impl RedisStore {
     }
 
     /// After a failed append or close: when Redis may still run it (unreachable, timed out),
-    /// the stream's readers here must learn of it from its pub/sub echo.
+    /// the stream's readers here must learn of it from its pub/sub echo; when the session is
+    /// gone (deleted on another replica, expired), what this replica keeps of it is stale, and
+    /// its readers here end now rather than when the deletion signal arrives.
     fn unsettled(&self, error: &StoreError, session: &str, stream: &str) {
-        if matches!(error, StoreError::Unavailable(_)) {
-            self.local.unsettled(session, stream);
+        match error {
+            StoreError::Unavailable(_) => self.local.unsettled(session, stream),
+            StoreError::NotFound => self.local.forget_session(session),
+            _ => {}
         }
     }
 }
