@@ -14,6 +14,9 @@
 //!    `total_reads_processed`: a pipeline or an `EVALSHA` is one) less the benchmark's own.
 //!    `INFO commandstats` also counts the commands a Lua script runs, so a `MONITOR` feed between
 //!    two `ECHO` markers names the commands the replica sends and those run inside scripts.
+//!    The actor is kept on its HTTP worker (`session.relocate_after = 0`): the client's
+//!    connection pool sometimes sends a run of calls over a second connection, and the default
+//!    setting moves the actor to it, which rehydrates the session (the raw numbers count moves).
 //! 2. `tools/call` throughput: 16 clients, each with its own session and HTTP keep-alive
 //!    connection, calling `add` for 10 s after a 1 s warm-up; embedded vs Redis (and Redis with
 //!    `verify_each_request=false`), `json` and `auto` modes.
@@ -120,6 +123,9 @@ struct RoundTrips {
     keys_delta: i64,
     /// The session's keys at the end: count, total bytes, and the largest (name, bytes).
     session_keys: (usize, u64, Option<(String, u64)>),
+    /// Moves of the session's actor to another HTTP worker during the measured calls (each
+    /// rehydrates the session from Redis).
+    relocations: u64,
 }
 
 impl RoundTrips {
@@ -146,7 +152,12 @@ impl RoundTrips {
 
 async fn round_trips(bin: &Path, redis: &Redis, mode: Mode, verify: bool) -> RoundTrips {
     redis.flushall().await;
-    let server = Server::start(bin, &server_env(Some(redis), mode, &verify_env(verify))).await;
+    // The actor stays on its HTTP worker: reqwest's pool sends runs of calls over a second
+    // connection now and then, and with the default `relocate_after` the actor followed each
+    // run (8 to 20 moves in 2000 calls, each rehydrating the session: not a warm call).
+    let mut env = verify_env(verify);
+    env.push(("MCP_HIVE__SESSION__RELOCATE_AFTER", "0".to_owned()));
+    let server = Server::start(bin, &server_env(Some(redis), mode, &env)).await;
     let http = support::http_client();
     let sid = support::initialize(&http, &server.mcp)
         .await
@@ -157,6 +168,7 @@ async fn round_trips(bin: &Path, redis: &Redis, mode: Mode, verify: bool) -> Rou
             .await
             .expect("warm-up tools/call");
     }
+    let relocations_before = server.actor_relocations(&http).await;
     let memory_before = (redis.used_memory().await, redis.dbsize().await);
     let monitor = redis.monitor().await;
     let before = redis.counters().await;
@@ -171,6 +183,7 @@ async fn round_trips(bin: &Path, redis: &Redis, mode: Mode, verify: bool) -> Rou
     redis.echo(Monitor::END).await;
     let after = redis.counters().await;
     let monitor = monitor.finish().await;
+    let relocations = server.actor_relocations(&http).await - relocations_before;
     let memory_delta = redis.used_memory().await as i64 - memory_before.0 as i64;
     let keys_delta = redis.dbsize().await as i64 - memory_before.1 as i64;
     let keys = redis.keys_matching(&format!("*{sid}*")).await;
@@ -203,6 +216,7 @@ async fn round_trips(bin: &Path, redis: &Redis, mode: Mode, verify: bool) -> Rou
         memory_delta,
         keys_delta,
         session_keys: (keys.len(), total, largest),
+        relocations,
     }
 }
 
@@ -533,7 +547,11 @@ fn render(r: &Results, header: &str) -> String {
         if let Some((key, bytes)) = largest {
             let _ = write!(w, "; largest `{key}` {:.1} KiB", *bytes as f64 / 1024.0);
         }
-        let _ = writeln!(w);
+        let _ = writeln!(
+            w,
+            "; the actor moved between HTTP workers {} times during the measured calls",
+            rt.relocations
+        );
     }
     for t in &r.throughput {
         let beside = if t.idle > 0 {

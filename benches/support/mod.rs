@@ -401,6 +401,15 @@ impl Server {
             .expect("/readyz reports live_actors")
     }
 
+    /// Actors that moved to the HTTP worker their requests arrive on (`/readyz`
+    /// `actor_relocations`): each move rehydrates the session, a round trip or two.
+    pub async fn actor_relocations(&self, http: &reqwest::Client) -> u64 {
+        self.readyz(http)
+            .await
+            .and_then(|v| v["actor_relocations"].as_u64())
+            .expect("/readyz reports actor_relocations")
+    }
+
     /// Waits until every session actor has hibernated; returns how long it took.
     pub async fn wait_hibernated(&self, http: &reqwest::Client, limit: Duration) -> Duration {
         let start = Instant::now();
