@@ -88,6 +88,7 @@ pub struct SessionDeps {
     pub in_flight: Arc<InFlight>,
     /// Which thread new actors live on; the actors living on HTTP workers.
     pub homes: Homes,
+    /// The live actors of this replica, by session id (kept by the registry).
     pub(super) live: Mutex<HashMap<String, Live>>,
     /// Actors that moved to the worker their requests arrive on (see
     /// [`crate::session::relocate`]).

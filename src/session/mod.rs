@@ -1,9 +1,11 @@
 //! Sessions of the session era (MCP 2025-03-26 … 2025-11-25): one actix actor per live
-//! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created and
-//! rehydrated by [`registry::SessionRegistry`] (what they share: [`deps`]), with SSE streams as durable event logs
-//! ([`stream`], [`event_id`]), when a POST stream's runner record is stored ([`runner_gate`]), the client-facing side of running requests ([`peer`]) and the
-//! count of running requests a graceful shutdown waits for ([`drain`]), which thread an actor
-//! lives on ([`home`]), and when it moves to the worker its requests arrive on ([`relocate`]).
+//! `Mcp-Session-Id` ([`actor`]), reached only through [`handle::SessionHandle`], created,
+//! found, confirmed and rehydrated by [`registry::SessionRegistry`] (what the actors share:
+//! [`deps`]), with SSE streams as durable event logs ([`stream`], [`event_id`]), when a POST
+//! stream's runner record is stored ([`runner_gate`]), the client-facing side of running
+//! requests ([`peer`]) and the count of running requests a graceful shutdown waits for
+//! ([`drain`]), which thread an actor lives on ([`home`]), and when it moves to the worker its
+//! requests arrive on ([`relocate`]).
 
 pub mod actor;
 pub mod deps;
