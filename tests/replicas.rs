@@ -5,31 +5,17 @@
 
 mod common;
 
-use common::{Client, RedisServer, SseReader, TestServer, split_id, tool_call};
+use common::{Client, RedisServer, SseReader, TestServer, redis_replicas, split_id, tool_call};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-async fn replicas(redis: &RedisServer, n: usize, extra: &[(&str, &str)]) -> Vec<TestServer> {
-    let url = redis.url();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("REDIS_URL", url.as_str()),
-        ("MCP_HIVE__STORE__POOL_SIZE", "4"),
-    ];
-    env.extend_from_slice(extra);
-    let mut out = Vec::new();
-    for _ in 0..n {
-        out.push(TestServer::start(&env).await);
-    }
-    out
-}
-
 #[tokio::test]
 async fn any_replica_serves_any_request() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 3, &[]).await;
+    let r = redis_replicas(&redis, 3, &[]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let b = r[1].client_for(&a);
@@ -108,7 +94,7 @@ async fn counting_elsewhere(
 #[tokio::test]
 async fn resume_after_sigkill_loses_nothing() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
+    let r = redis_replicas(&redis, 2, &[]).await;
     let (producer, stream) = counting_elsewhere(&r[0], 60, 40).await;
 
     let mut last = 0u64;
@@ -194,7 +180,7 @@ async fn resume_after_sigkill_loses_nothing() {
 #[tokio::test]
 async fn a_stream_resumed_elsewhere_follows_the_running_replica_live() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
+    let r = redis_replicas(&redis, 2, &[]).await;
     let (producer, stream) = counting_elsewhere(&r[0], 8, 250).await;
     let res = r[1]
         .client_for(&producer)
@@ -230,7 +216,7 @@ async fn a_stream_resumed_elsewhere_follows_the_running_replica_live() {
 #[tokio::test]
 async fn answers_and_cancellations_cross_replicas() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
+    let r = redis_replicas(&redis, 2, &[]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({"elicitation": {}})).await;
     let b = r[1].client_for(&a);
@@ -276,7 +262,7 @@ async fn answers_and_cancellations_cross_replicas() {
 #[tokio::test]
 async fn delete_on_one_replica_ends_streams_on_all() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[]).await;
+    let r = redis_replicas(&redis, 2, &[]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let b = r[1].client_for(&a);
@@ -318,7 +304,7 @@ async fn delete_on_one_replica_ends_streams_on_all() {
 #[tokio::test]
 async fn ttl_expiry_gives_404_everywhere() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[("SESSION_IDLE_TIMEOUT_SECS", "1")]).await;
+    let r = redis_replicas(&redis, 2, &[("SESSION_IDLE_TIMEOUT_SECS", "1")]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let key = format!("mcp:{{{}}}:session", a.session.clone().unwrap());
@@ -338,7 +324,7 @@ async fn ttl_expiry_gives_404_everywhere() {
 async fn redis_outage_gives_503_then_recovers() {
     let mut redis = RedisServer::start();
     let port = redis.port;
-    let r = replicas(&redis, 1, &[("MCP_HIVE__STORE__TIMEOUT_MS", "500")]).await;
+    let r = redis_replicas(&redis, 1, &[("MCP_HIVE__STORE__TIMEOUT_MS", "500")]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     redis.stop();
@@ -391,7 +377,7 @@ async fn redis_outage_gives_503_then_recovers() {
 #[tokio::test]
 async fn redis_connections_are_bounded() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2, &[("MCP_HIVE__SERVER__WORKERS", "2")]).await;
+    let r = redis_replicas(&redis, 2, &[("MCP_HIVE__SERVER__WORKERS", "2")]).await;
     let mut streams = Vec::new();
     for i in 0..40 {
         let mut c = Client::new(&r[i % 2]);
@@ -417,7 +403,7 @@ async fn redis_connections_are_bounded() {
 #[tokio::test]
 async fn sessions_cli_lists_shows_and_deletes() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 1, &[]).await;
+    let r = redis_replicas(&redis, 1, &[]).await;
     let mut a = Client::new(&r[0]);
     a.initialize("2025-11-25", json!({})).await;
     let sid = a.session.clone().unwrap();

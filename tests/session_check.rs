@@ -8,24 +8,13 @@
 
 mod common;
 
-use common::{Client, RedisServer, TestServer, tool_call};
+use common::{Client, RedisServer, TestServer, redis_replicas, tool_call};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn replicas(redis: &RedisServer, n: usize) -> Vec<TestServer> {
-    let url = redis.url();
-    let env = [
-        ("REDIS_URL", url.as_str()),
-        ("MCP_HIVE__STORE__POOL_SIZE", "4"),
-        ("MCP_HIVE__SESSION__VERIFY_EACH_REQUEST", "true"),
-    ];
-    let mut out = Vec::new();
-    for _ in 0..n {
-        out.push(TestServer::start(&env).await);
-    }
-    out
-}
+/// The setting under test, explicitly on (it is the default).
+const VERIFY: &[(&str, &str)] = &[("MCP_HIVE__SESSION__VERIFY_EACH_REQUEST", "true")];
 
 /// Removes the session's record from Redis behind the replicas' backs (no signal), as an
 /// operator's `DEL` or an eviction would.
@@ -66,7 +55,7 @@ fn reads(redis: &RedisServer) -> u64 {
 #[tokio::test]
 async fn every_kind_of_request_on_a_session_gone_from_redis_gets_404() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 1).await;
+    let r = redis_replicas(&redis, 1, VERIFY).await;
     let count =
         |interval: u64| tool_call(2, "count", json!({"number": 2, "interval_ms": interval}));
     let cases: [(&str, Value, Option<&str>); 6] = [
@@ -132,7 +121,7 @@ async fn every_kind_of_request_on_a_session_gone_from_redis_gets_404() {
 async fn a_read_only_call_over_sse_costs_one_redis_round_trip() {
     const CALLS: u64 = 100;
     let redis = RedisServer::start();
-    let r = replicas(&redis, 1).await;
+    let r = redis_replicas(&redis, 1, VERIFY).await;
     let mut c = Client::new(&r[0]);
     c.initialize("2025-11-25", json!({})).await;
     let mut per_tool = Vec::new();
@@ -170,7 +159,7 @@ async fn a_read_only_call_over_sse_costs_one_redis_round_trip() {
 #[tokio::test]
 async fn a_request_right_after_delete_elsewhere_gets_404() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 2).await;
+    let r = redis_replicas(&redis, 2, VERIFY).await;
     for round in 0..40 {
         let mut x = Client::new(&r[0]);
         x.initialize("2025-11-25", json!({})).await;
@@ -196,7 +185,7 @@ async fn a_request_right_after_delete_elsewhere_gets_404() {
 #[tokio::test]
 async fn a_cached_session_gone_from_redis_gets_404() {
     let redis = RedisServer::start();
-    let r = replicas(&redis, 1).await;
+    let r = redis_replicas(&redis, 1, VERIFY).await;
     let mut c = Client::new(&r[0]);
     c.initialize("2025-11-25", json!({})).await;
     let (status, _) = c

@@ -547,3 +547,22 @@ pub async fn initialized(
         .await
         .unwrap()
 }
+
+/// `n` replicas of the server on one real Redis (a small pool each), with `extra` settings.
+pub async fn redis_replicas(
+    redis: &RedisServer,
+    n: usize,
+    extra: &[(&str, &str)],
+) -> Vec<TestServer> {
+    let url = redis.url();
+    let mut env: Vec<(&str, &str)> = vec![
+        ("REDIS_URL", url.as_str()),
+        ("MCP_HIVE__STORE__POOL_SIZE", "4"),
+    ];
+    env.extend_from_slice(extra);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(TestServer::start(&env).await);
+    }
+    out
+}
