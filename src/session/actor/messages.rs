@@ -48,7 +48,7 @@ impl Handler<Post> for SessionActor {
         let post_stream = if requests > 0 && msg.mode == ReplyMode::Sse {
             let stream = new_stream_id();
             let mut writer = self.writer(&stream);
-            if let Some(runner) = self.record_runner(ctx, &stream, &messages, &msg) {
+            if let Some(runner) = self.record_runner(&stream, &messages, &msg) {
                 writer = writer.with_runner(runner);
             }
             Some(Arc::new(PostStream::new(writer, requests)))
@@ -326,8 +326,7 @@ impl SessionActor {
     /// first non-final event or after [`RECORD_AFTER`], never once the stream ended
     /// ([`RunnerGate`]).
     fn record_runner(
-        &mut self,
-        ctx: &mut Context<Self>,
+        &self,
         stream: &str,
         messages: &[Message],
         msg: &Post,
@@ -352,14 +351,22 @@ impl SessionActor {
             }
         };
         let gate = Arc::new(RunnerGate::new(Box::pin(store)));
-        let timer = Arc::clone(&gate);
-        ctx.spawn(
-            async move {
-                tokio::time::sleep(RECORD_AFTER).await;
-                timer.store_now().await;
+        // A task of its own, not an item of this actor's context: the context polls every
+        // item each time the actor wakes, and at a thousand calls a second a session would
+        // keep some fifty of these 50 ms timers alive, each polled on every wake-up. The task
+        // holds the gate weakly: a stream that ended (its writers dropped) leaves nothing to
+        // store, and neither does an actor that ended.
+        let timer = Arc::downgrade(&gate);
+        let ended = self.ended.clone();
+        actix::spawn(async move {
+            tokio::time::sleep(RECORD_AFTER).await;
+            match timer.upgrade() {
+                Some(gate) if !ended.is_cancelled() => {
+                    gate.store_now().await;
+                }
+                _ => {}
             }
-            .into_actor(self),
-        );
+        });
         Some(gate)
     }
 }
