@@ -56,8 +56,7 @@ fn reads(redis: &RedisServer) -> u64 {
 async fn every_kind_of_request_on_a_session_gone_from_redis_gets_404() {
     let redis = RedisServer::start();
     let r = redis_replicas(&redis, 1, VERIFY).await;
-    let count =
-        |interval: u64| tool_call(2, "count", json!({"number": 2, "interval_ms": interval}));
+    let count = |interval: u64| tool_call(2, "count", json!({"number": 2, "intervalMs": interval}));
     let cases: [(&str, Value, Option<&str>); 6] = [
         (
             "read-only tool, reply at once",
