@@ -8,6 +8,7 @@ use mcp_hive::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, read
 use mcp_hive::store::memory::{MemoryStore, MemoryStoreConfig};
 use mcp_hive::store::redis::watchers::WATCH_LEASE;
 use mcp_hive::store::redis::{RedisConfig, RedisStore};
+use mcp_hive::store::runner::RunnerStore;
 use mcp_hive::store::{
     EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, WatchScope,
 };
@@ -123,6 +124,23 @@ async fn run_suite(
     let info = events.stream_info("s1", "aa").await.unwrap().unwrap();
     assert_eq!((info.last_seq, info.closed), (5, true));
     assert!(events.stream_info("s1", "zz").await.unwrap().is_none());
+    // A stream opened without events yet is known (open, at 0) so a client can resume it from
+    // its priming event; its first event is number 1.
+    events.opened("s1", "op");
+    let info = events.stream_info("s1", "op").await.unwrap();
+    let info = info.expect("an opened stream is known");
+    assert_eq!((info.last_seq, info.closed), (0, false));
+    let batch = events.read_after("s1", "op", 0, 10).await.unwrap();
+    assert!(batch.events.is_empty() && !batch.closed);
+    let seq = events.append("s1", "op", Arc::from("first"), true).await;
+    assert_eq!(seq.unwrap(), 1);
+    let info = events.stream_info("s1", "op").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (1, true));
+    events.opened("nope", "op");
+    assert!(matches!(
+        events.stream_info("nope", "op").await,
+        Err(StoreError::NotFound)
+    ));
     // A final event closes its stream in the same operation.
     let seq = events
         .append("s1", "dd", Arc::from("only"), true)
@@ -479,6 +497,17 @@ async fn ended_streams_are_dropped_after_their_retention() {
     assert!(batch.events.is_empty() && batch.closed);
     let info = other.stream_info("r", "p7").await.unwrap().unwrap();
     assert_eq!((info.last_seq, info.closed), (1, true));
+    // A stream opened on the first replica, with no events: the other knows it from its
+    // runner record only.
+    store.opened("r", "quiet");
+    assert!(store.stream_info("r", "quiet").await.unwrap().is_some());
+    assert!(other.stream_info("r", "quiet").await.unwrap().is_none());
+    store
+        .set_runner("r", "quiet", Arc::from("{}"))
+        .await
+        .unwrap();
+    let info = other.stream_info("r", "quiet").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (0, false));
     let batch = other.read_after("r", "other", 0, 10).await.unwrap();
     let seen = numbered(&batch);
     assert_eq!((seen, batch.closed), (vec![(1, "x")], true));

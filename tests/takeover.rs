@@ -234,3 +234,45 @@ async fn a_stream_with_only_its_response_stores_no_runner_record_and_a_busy_one_
     let runners = redis.cli(&["HLEN", &format!("mcp:{{{sid}}}:runners")]);
     assert_eq!(runners.trim(), "0", "the record goes with its stream");
 }
+
+#[tokio::test]
+async fn a_quiet_stream_stores_its_record_on_time_and_is_taken_over() {
+    let redis = RedisServer::start();
+    let (a, b) = pair(&redis).await;
+    let mut c = Client::new(&a);
+    c.initialize("2025-11-25", json!({})).await;
+    // No log messages and no progress token: the stream carries nothing but its priming event
+    // until the tool answers, 1.5 s later.
+    let set = json!({"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel",
+        "params": {"level": "emergency"}});
+    assert_eq!(c.call_json(&set).await.0, StatusCode::OK);
+    let mut sse = c
+        .post_stream(&tool_call(
+            2,
+            "count",
+            json!({"number": 2, "intervalMs": 1500}),
+        ))
+        .await;
+    let priming = sse.next(WAIT).await.expect("the priming event");
+    let last = split_id(priming.id.as_deref().expect("an event id"));
+    let sid = c.session.clone().unwrap();
+    let key = format!("mcp:{{{sid}}}:runners");
+    // The record is stored by the stream's timer (50 ms), long before any event.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(700);
+    while redis.cli(&["HLEN", &key]).trim() != "1" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no runner record 700 ms into a quiet stream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill().await;
+    drop(sse);
+    let mut resumed = resume(&b, &c, &last).await;
+    let reply = resumed.until(WAIT, |m| m["id"] == 2).await;
+    assert_eq!(
+        reply["result"]["content"][0]["text"], "Counted to 2",
+        "{reply}"
+    );
+    assert!(resumed.ended(WAIT).await);
+}

@@ -462,6 +462,16 @@ impl EventStore for MemoryStore {
         })
     }
 
+    fn opened(&self, session: &str, stream: &str) {
+        // A gone session has nothing to open: its POST fails on its first append.
+        let _ = self.with_live(session, |e| {
+            e.streams
+                .entry(stream.to_owned())
+                .or_insert_with(StreamLog::new);
+            Ok(())
+        });
+    }
+
     async fn stream_info(
         &self,
         session: &str,

@@ -144,6 +144,12 @@ pub trait EventStore: Send + Sync + 'static {
         data: Arc<str>,
         close: bool,
     ) -> Result<u64, StoreError>;
+    /// A stream was just opened on this replica (a POST's SSE reply) and has no events yet.
+    /// Until its first event is stored, this replica still knows it ([`EventStore::stream_info`]
+    /// answers for it), so a client that lost the connection before any event can reconnect
+    /// with the 2025-11-25 priming event's id (`basic/transports.mdx`, resumability). Local
+    /// bookkeeping only: no backend round trip.
+    fn opened(&self, session: &str, stream: &str);
     /// Marks a stream as ended (after its final event).
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError>;
     /// Events with `seq > after`, at most `limit`, and whether the stream is closed.
@@ -154,7 +160,10 @@ pub trait EventStore: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<EventBatch, StoreError>;
-    /// Metadata of a stream, `None` if it never existed (or was trimmed away entirely).
+    /// Metadata of a stream, `None` if it never existed (or was trimmed away entirely). A stream
+    /// opened ([`EventStore::opened`]) but without events yet counts as existing, open, at
+    /// sequence number 0: on the replica that opened it and, with a shared store, wherever its
+    /// runner record ([`crate::store::runner::RunnerStore`]) is visible.
     async fn stream_info(
         &self,
         session: &str,

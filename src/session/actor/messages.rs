@@ -47,6 +47,7 @@ impl Handler<Post> for SessionActor {
         let mut json_replies = Vec::new();
         let post_stream = if requests > 0 && msg.mode == ReplyMode::Sse {
             let stream = new_stream_id();
+            self.deps.events.opened(&self.facts.id, &stream);
             let mut writer = self.writer(&stream);
             if let Some(runner) = self.record_runner(&stream, &messages, &msg) {
                 writer = writer.with_runner(runner);

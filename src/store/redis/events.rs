@@ -136,6 +136,10 @@ impl EventStore for RedisStore {
         Ok(seq)
     }
 
+    fn opened(&self, session: &str, stream: &str) {
+        self.local.cache_open(session, stream);
+    }
+
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
         let (k1, k2, k3, k4, k5, k6) = (
             self.keys.session(session),
@@ -246,13 +250,22 @@ impl EventStore for RedisStore {
     ) -> Result<Option<StreamInfo>, StoreError> {
         let mut pipe = redis::pipe();
         self.meta_commands(&mut pipe, session, stream);
-        let (open_last, ended, exists): (Option<u64>, Option<String>, bool) = self
+        pipe.hexists(self.keys.runners(session), stream);
+        type Reply = (Option<u64>, Option<String>, bool, bool);
+        let (open_last, ended, exists, running): Reply = self
             .op("events.info", |mut c| async move {
                 pipe.query_async(&mut c).await
             })
             .await?;
         let ended = ended.as_deref().map(Ended::parse).transpose()?;
-        stream_meta(open_last, ended.map(|e| e.last), exists)
+        let stored = stream_meta(open_last, ended.map(|e| e.last), exists)?;
+        // Opened but with nothing stored yet: known here from the cache, and on any replica
+        // once its runner record is stored.
+        Ok(stored.or_else(|| {
+            let local = self.local.cached_info(session, stream);
+            let (last_seq, closed) = local.or(running.then_some((0, false)))?;
+            Some(StreamInfo { last_seq, closed })
+        }))
     }
 
     fn read_local(

@@ -198,6 +198,26 @@ impl Local {
         entry.closed = close;
     }
 
+    /// Records a stream just opened here, before its first event (see
+    /// [`crate::store::EventStore::opened`]).
+    pub fn cache_open(&self, session: &str, stream: &str) {
+        let mut guard = self.cache.lock();
+        let (map, order) = &mut *guard;
+        let k = key(session, stream);
+        admit(map, order, &k);
+        map.entry(k).or_default();
+    }
+
+    /// The last sequence number and whether the stream ended, for a stream opened or written
+    /// here while the cache still holds it.
+    pub fn cached_info(&self, session: &str, stream: &str) -> Option<(u64, bool)> {
+        self.cache
+            .lock()
+            .0
+            .get(&key(session, stream))
+            .map(|c| (c.last, c.closed))
+    }
+
     /// Records that a stream written here was closed without a final event.
     pub fn cache_close(&self, session: &str, stream: &str) {
         let mut guard = self.cache.lock();
