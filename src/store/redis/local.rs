@@ -8,6 +8,7 @@
 use super::watchers::Leases;
 use crate::store::StoredEvent;
 use crate::store::bus::Topics;
+use crate::store::memory::FastMap;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -34,7 +35,9 @@ struct Cached {
 pub struct Local {
     watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>>>,
     watches: std::sync::atomic::AtomicUsize,
-    cache: Mutex<(HashMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
+    /// Only streams this replica opened or appended to enter it, so no client chooses its keys:
+    /// foldhash, not SipHash (see [`FastMap`]).
+    cache: Mutex<(FastMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
     /// Streams with an append or close of this replica whose outcome is unknown (the call
     /// failed or timed out, but Redis may still run the script): for them the echo of this
     /// replica's own wake-up, normally ignored, is what tells their readers (see
@@ -55,7 +58,7 @@ pub(super) fn key(session: &str, stream: &str) -> StreamKey {
 
 /// Makes room for a stream about to enter the cache (evicting the oldest beyond
 /// [`CACHE_STREAMS`]) and records its place in the eviction order.
-fn admit(map: &mut HashMap<StreamKey, Cached>, order: &mut VecDeque<StreamKey>, k: &StreamKey) {
+fn admit(map: &mut FastMap<StreamKey, Cached>, order: &mut VecDeque<StreamKey>, k: &StreamKey) {
     if map.contains_key(k) {
         return;
     }
