@@ -508,6 +508,13 @@ async fn ended_streams_are_dropped_after_their_retention() {
         .unwrap();
     let info = other.stream_info("r", "quiet").await.unwrap().unwrap();
     assert_eq!((info.last_seq, info.closed), (0, false));
+    // A stream with events is whatever Redis says, though this replica's cache remembers it.
+    store
+        .append("r", "gone", Arc::from("g"), true)
+        .await
+        .unwrap();
+    redis.cli(&["DEL", "mcp:{r}:ended:gone"]);
+    assert!(store.stream_info("r", "gone").await.unwrap().is_none());
     let batch = other.read_after("r", "other", 0, 10).await.unwrap();
     let seen = numbered(&batch);
     assert_eq!((seen, batch.closed), (vec![(1, "x")], true));

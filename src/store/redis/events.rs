@@ -260,11 +260,14 @@ impl EventStore for RedisStore {
         let ended = ended.as_deref().map(Ended::parse).transpose()?;
         let stored = stream_meta(open_last, ended.map(|e| e.last), exists)?;
         // Opened but with nothing stored yet: known here from the cache, and on any replica
-        // once its runner record is stored.
+        // once its runner record is stored. A stream with events is whatever Redis says: the
+        // cache may remember one whose keys have expired since.
+        let opened_here = self.local.cached_info(session, stream) == Some((0, false));
         Ok(stored.or_else(|| {
-            let local = self.local.cached_info(session, stream);
-            let (last_seq, closed) = local.or(running.then_some((0, false)))?;
-            Some(StreamInfo { last_seq, closed })
+            (opened_here || running).then_some(StreamInfo {
+                last_seq: 0,
+                closed: false,
+            })
         }))
     }
 
