@@ -3,7 +3,10 @@
 //! replica so a local reader of a fresh event needs no extra Redis round trip.
 //!
 //! The cache is only an accelerator: a read is served from it only when it holds the very next
-//! sequence number the reader asks for; anything else goes to Redis.
+//! sequence number the reader asks for; anything else goes to Redis. It also holds the streams
+//! this replica opened and has not written yet: before its first event, nothing of a POST
+//! stream is in Redis, and the cache is how this replica still knows it exists (a client may
+//! resume it from its priming event; see [`crate::store::EventStore::opened`]).
 
 use super::watchers::Leases;
 use crate::store::StoredEvent;
