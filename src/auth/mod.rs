@@ -1,8 +1,8 @@
 //! The OAuth 2.1 resource server (MCP 2025-06-18 / 2025-11-25 `basic/authorization.mdx`): the
 //! only part of mcp-hive that sees bearer tokens. It turns a request's `Authorization: Bearer`
-//! header into a [`Caller`] (the [`Principal`] and the token's expiry) or a [`Rejection`]
-//! (401/403/400/503 with a `WWW-Authenticate` challenge); tokens are never logged, stored or
-//! forwarded.
+//! header into a [`Caller`] (the [`Principal`](crate::principal::Principal) and the token's
+//! expiry) or a [`Rejection`] (401/403/400/503 with a `WWW-Authenticate` challenge); tokens are
+//! never logged, stored or forwarded.
 //!
 //! - [`bearer`]: where the token may be (header only) and its syntax;
 //! - [`introspection`] (RFC 7662) and [`jwt`] (RFC 9068 with [`jwks`] and [`discovery`]): the two

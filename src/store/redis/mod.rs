@@ -82,7 +82,8 @@ pub struct RedisConfig {
     pub watch_lease: Duration,
 }
 
-/// [`SessionStore`], [`EventStore`], [`TaskStore`](crate::store::TaskStore) and [`Bus`] on
+/// [`SessionStore`](crate::store::SessionStore), [`EventStore`](crate::store::EventStore),
+/// [`TaskStore`](crate::store::TaskStore) and [`Bus`](crate::store::bus::Bus) on
 /// Redis.
 pub struct RedisStore {
     pool: Pool,

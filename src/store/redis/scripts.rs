@@ -4,7 +4,7 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// The Lua function that announces an event to the stores watching its stream: KEYS[6] is the
+/// The Lua function that announces an event to the stores watching its stream: `KEYS[6]` is the
 /// session's watchers hash (`<stream> <origin>` → lease expiry, ms). Each store with a live
 /// lease on `stream` gets `msg` on its own channel (`prefix .. origin`); expired leases of any
 /// stream are dropped on the way. No lease, no `PUBLISH`: a stream read only where it is
