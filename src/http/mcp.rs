@@ -203,12 +203,15 @@ fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
 /// such call instead of two — and before the messages run otherwise (a JSON reply is not
 /// stored; a notification or response takes effect at once).
 fn session_check(state: &McpState, mode: ReplyMode, messages: &[Message]) -> Check {
+    if mode != ReplyMode::Sse {
+        return Check::First;
+    }
     let registry = &state.sessions.server().registry;
     let reads_only = messages.iter().all(|m| match m {
         Message::Request(r) => reads_only(registry, r),
         _ => false,
     });
-    if mode == ReplyMode::Sse && reads_only {
+    if reads_only {
         Check::ByReply
     } else {
         Check::First

@@ -65,8 +65,8 @@ fn tool_hint(registry: &Registry, req: &Request, hint: &str) -> bool {
         .get("name")
         .and_then(Value::as_str)
         .and_then(|name| registry.tool(name))
-        .and_then(|tool| tool.extra.get("annotations").map(|a| a.get(hint).cloned()))
-        .is_some_and(|v| v == Some(Value::Bool(true)))
+        .and_then(|tool| tool.extra.get("annotations")?.get(hint)?.as_bool())
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -262,9 +262,8 @@ impl EventStore for RedisStore {
         // Opened but with nothing stored yet: known here from the cache, and on any replica
         // once its runner record is stored. A stream with events is whatever Redis says: the
         // cache may remember one whose keys have expired since.
-        let opened_here = self.local.cached_info(session, stream) == Some((0, false));
         Ok(stored.or_else(|| {
-            (opened_here || running).then_some(StreamInfo {
+            (running || self.local.opened_unwritten(session, stream)).then_some(StreamInfo {
                 last_seq: 0,
                 closed: false,
             })

@@ -214,14 +214,14 @@ impl Local {
         map.entry(k).or_default();
     }
 
-    /// The last sequence number and whether the stream ended, for a stream opened or written
-    /// here while the cache still holds it.
-    pub fn cached_info(&self, session: &str, stream: &str) -> Option<(u64, bool)> {
+    /// Whether the cache holds a stream opened here that has neither events nor an end yet
+    /// (nothing of it is in Redis).
+    pub fn opened_unwritten(&self, session: &str, stream: &str) -> bool {
         self.cache
             .lock()
             .0
             .get(&key(session, stream))
-            .map(|c| (c.last, c.closed))
+            .is_some_and(|c| c.last == 0 && !c.closed)
     }
 
     /// Records that a stream written here was closed without a final event.
