@@ -344,7 +344,9 @@ impl Op for AddCall {
                     .and_then(|slot| slot.get())
                     .unwrap_or(own),
             };
-            let req = crate::mcp::add_request(&self.ep, session, seq);
+            // Unique among all connections: several may call one session at once.
+            let id = ((client as u64) << 40) | seq;
+            let req = crate::mcp::add_request(&self.ep, session, id);
             let res = conn
                 .request(&req, crate::mcp::REQUEST_LIMIT)
                 .await

@@ -5,6 +5,7 @@
 //! cargo bench --bench load -- calls --url http://127.0.0.1:3000/mcp --rate 2000
 //! cargo bench --bench load -- calls --placement own   # sessions per connection: setup, own, swapped
 //! cargo bench --bench load -- init --store embedded
+//! cargo bench --bench load -- inflight --held 0,100,1000,4000   # slow calls held on one session
 //! cargo bench --bench load -- streams --store redis --consumers 1000 --notifies 20
 //! cargo bench --bench load -- smoke          # a few seconds of each (CI)
 //! cargo bench --bench load -- all            # the comparison in BENCHMARKS.md
@@ -24,6 +25,7 @@ mod authn;
 mod drive;
 mod echo;
 mod http;
+mod inflight;
 mod mcp;
 mod peers;
 mod report;
@@ -103,6 +105,23 @@ enum Cmd {
         /// Measured seconds.
         #[arg(long, default_value_t = 3.0)]
         duration: f64,
+    },
+    /// `tools/call` of `add` on one session while it has N slow calls in flight.
+    Inflight {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Slow calls held in flight on the session, one measurement per count.
+        #[arg(long, value_delimiter = ',', default_value = "0,100,1000,4000")]
+        held: Vec<usize>,
+        /// Connections calling `add` on the same session.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Measured seconds per count.
+        #[arg(long, default_value_t = 3.0)]
+        duration: f64,
+        /// Warm-up seconds per count.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
     },
     /// Delivery latency of `notifications/resources/updated` to N open GET streams.
     Streams {
@@ -263,6 +282,24 @@ async fn run(cli: Cli) -> Result<(), String> {
                 cli.json,
                 &[Row::new("init", &r.label, r.mode(&target), &o, clients)],
             );
+        }
+        Cmd::Inflight {
+            target,
+            held,
+            clients,
+            duration,
+            warmup,
+        } => {
+            let r = start(&target).await?;
+            let mut rows = Vec::new();
+            for n in held {
+                let o =
+                    inflight::measure(&r.ep, n, clients, secs(warmup), secs(duration), r.probe())
+                        .await?;
+                let mode = format!("{}, {n} held", r.mode(&target));
+                rows.push(Row::new("inflight", &r.label, &mode, &o, clients));
+            }
+            emit(cli.json, &rows);
         }
         Cmd::Streams {
             target,

@@ -76,6 +76,11 @@ fn post(ep: &Endpoint, session: Option<&Session>, auth: Option<&str>, body: &[u8
     http::encode("POST", &ep.host, &ep.path, &headers, body)
 }
 
+/// An encoded POST of `body` on `session` (with its `Authorization`, if any).
+pub fn post_request(ep: &Endpoint, session: &Session, body: &[u8]) -> Vec<u8> {
+    post(ep, Some(session), session.auth.as_deref(), body)
+}
+
 async fn send(conn: &mut Conn, request: &[u8]) -> Result<Response, String> {
     conn.request(request, REQUEST_LIMIT)
         .await

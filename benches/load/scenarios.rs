@@ -39,6 +39,9 @@ pub struct AllArgs {
     /// Stream consumer counts, comma-separated.
     #[arg(long, default_value = "100,1000,10000")]
     consumers: String,
+    /// Slow calls held in flight on one session, comma-separated (`load inflight`).
+    #[arg(long, default_value = "0,1000,4000")]
+    held: String,
     /// Leave out the peers (rmcp, TypeScript SDK).
     #[arg(long)]
     no_peers: bool,
@@ -357,7 +360,31 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
         s.target.stop().await;
     }
 
-    // 4. Streams.
+    // 4. Slow calls held on one session.
+    let mut held_rows = Vec::new();
+    let t = Target::hive("mcp-hive embedded", Store::Embedded, None, "json", &[]).await?;
+    let ep = Endpoint::parse(&t.url)?;
+    for n in args
+        .held
+        .split(',')
+        .filter_map(|c| c.trim().parse::<usize>().ok())
+    {
+        log(
+            started,
+            &format!("inflight: {n} slow calls held on one session"),
+        );
+        let o = crate::inflight::measure(&ep, n, 4, WARMUP, run, Some(t.cpu_probe())).await?;
+        held_rows.push(Row::new(
+            "inflight",
+            &t.label,
+            &format!("json, {n} held"),
+            &o,
+            4,
+        ));
+    }
+    t.stop().await;
+
+    // 5. Streams.
     let mut stream_rows = Vec::new();
     for n in args
         .consumers
@@ -449,6 +476,7 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
         .chain(&rate_rows)
         .chain(&init_rows)
         .chain(&auth_rows)
+        .chain(&held_rows)
         .cloned()
         .collect();
     if json {
@@ -500,6 +528,7 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
         rate: &rate_rows,
         init: &init_rows,
         auth: &auth_rows,
+        held: &held_rows,
         streams: &stream_rows,
         series: &series,
         auth_series: &auth_series,

@@ -8,7 +8,7 @@ use crate::mcp::{self, Endpoint};
 use crate::report::{self, Row};
 use crate::scenarios::{self, StreamsRow};
 use crate::targets::{Store, Target};
-use crate::{authn, streams, support};
+use crate::{authn, inflight, streams, support};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,12 @@ pub async fn run(json: bool) -> Result<(), String> {
             let o = drive::closed_loop(&ep, op, CLIENTS, WARMUP, RUN, Some(hive.cpu_probe())).await;
             rows.push(Row::new("init", &hive.label, mode, &o, CLIENTS));
             stream_smoke(&mut stream_rows, &hive, 5).await?;
+            for held in [0, 100] {
+                let probe = Some(hive.cpu_probe());
+                let o = inflight::measure(&ep, held, 4, WARMUP, RUN, probe).await?;
+                let mode = format!("{mode}, {held} held");
+                rows.push(Row::new("inflight", &hive.label, &mode, &o, 4));
+            }
         } else {
             // The other placements start their sessions on the calling connections.
             let first = mcp::initialize(&mut ep.conn(), &ep, None).await?;

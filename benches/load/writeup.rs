@@ -28,6 +28,8 @@ pub struct Parts<'a> {
     pub init: &'a [Row],
     /// Auth.
     pub auth: &'a [Row],
+    /// `add` next to slow calls held on the same session.
+    pub held: &'a [Row],
     /// Streams.
     pub streams: &'a [StreamsRow],
     /// Per-round full-speed series.
@@ -127,6 +129,13 @@ pub fn section(p: Parts<'_>) -> String {
          call; the last row: a new RS256 token on every call, so every call verifies a signature):\n"
     );
     out.push_str(&markdown_table(p.auth));
+    let _ = writeln!(
+        out,
+        "\n**Slow calls held on one session** (`load inflight`: N calls of `count` sleeping on \
+         one session, each on its own connection, while 4 connections call `add` on the same \
+         session; mcp-hive, embedded store, JSON replies):\n"
+    );
+    out.push_str(&markdown_table(p.held));
     let _ = writeln!(
         out,
         "\n**Stream delivery** (`notify` → `notifications/resources/updated` on N open GET \
