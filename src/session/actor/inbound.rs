@@ -96,9 +96,8 @@ impl StreamHandler<Signal> for SessionActor {
                 self.shared.resolve(&id, answer);
             }
             Signal::Cancel { request_id } => {
-                if let Some(token) = self.in_flight.get(&request_id) {
+                if self.running.cancel(&request_id) {
                     tracing::debug!(session = %self.facts.id, request = %request_id, "request cancelled via another replica");
-                    token.cancel();
                 }
             }
             Signal::Taken { stream, owner } => {

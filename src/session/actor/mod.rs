@@ -4,8 +4,9 @@
 //! subscriptions through [`SessionShared`]), the requests in flight (for
 //! `notifications/cancelled`), the server-to-client requests awaiting answers, and the SSE
 //! connections attached to its streams (at most one per stream: a newer connection takes over,
-//! so every message reaches exactly one connection). Requests run as futures on the actor's
-//! context; their results go to a JSON reply or to the POST's SSE stream.
+//! so every message reaches exactly one connection). Requests run as local tasks of their own
+//! on the actor's thread ([`running`]); their results go to a JSON reply or to the POST's SSE
+//! stream.
 //!
 //! The actor is a cache of the stored record: when idle it stops (hibernates) and the next
 //! request rehydrates a new one from the store, on this or any other replica.
@@ -29,6 +30,7 @@ use crate::session::signal::Signal;
 mod inbound;
 mod init;
 mod messages;
+mod running;
 pub(crate) mod takeover;
 pub use messages::{
     Attach, Detach, DropConnection, EndLocally, Evacuate, Post, Refresh, Relocate, Terminate,
@@ -37,6 +39,7 @@ pub use messages::{
 use crate::session::stream::StreamWriter;
 use crate::store::bus::Subscription;
 use actix::prelude::*;
+use running::Running;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,7 +93,8 @@ pub struct SessionActor {
     shared: Arc<SessionShared>,
     /// Cancelled when the session ends: stops every request and connection.
     ended: CancellationToken,
-    in_flight: HashMap<RequestId, CancellationToken>,
+    /// The requests running here (for cancellation, duplicate ids and `busy`).
+    running: Running,
     /// Attached connections by stream (see [`Attached::live`]; pruned by [`Self::prune`]).
     connections: HashMap<String, Attached>,
     /// Prune detached entries when `connections` reaches this size.
@@ -129,7 +133,7 @@ impl SessionActor {
             deps,
             shared,
             ended: CancellationToken::new(),
-            in_flight: HashMap::new(),
+            running: Running::default(),
             connections: HashMap::new(),
             prune_at: PRUNE_MIN,
             initializing: false,
@@ -159,7 +163,7 @@ impl SessionActor {
     /// signal still being published (prunes detached connections first).
     fn busy(&mut self) -> bool {
         self.prune();
-        !self.in_flight.is_empty()
+        !self.running.is_empty()
             || !self.connections.is_empty()
             || !self.shared.pending.lock().is_empty()
             || self.settling.count() > 0
@@ -285,9 +289,8 @@ impl SessionActor {
                 let Some(id) = n.params.get("requestId").and_then(RequestId::from_value) else {
                     return;
                 };
-                if let Some(token) = self.in_flight.get(&id) {
+                if self.running.cancel(&id) {
                     tracing::debug!(session = %self.facts.id, request = %id, "request cancelled by client");
-                    token.cancel();
                 } else {
                     // Running on another replica, perhaps.
                     self.signal(ctx, Signal::Cancel { request_id: id });
@@ -334,7 +337,7 @@ impl SessionActor {
             );
             return;
         }
-        if self.in_flight.contains_key(&req.id) {
+        if self.running.contains(&req.id) {
             let err =
                 ErrorObject::invalid_request(format!("request id {} is already in use", req.id));
             ctx.spawn(
@@ -345,7 +348,6 @@ impl SessionActor {
             return;
         }
         let cancel = self.ended.child_token();
-        self.in_flight.insert(req.id.clone(), cancel.clone());
         let peer = Arc::new(RequestPeer {
             writer: related,
             shared: Arc::clone(&self.shared),
@@ -361,22 +363,18 @@ impl SessionActor {
             // perhaps with more scopes after a step-up); the creator's when auth is off.
             principal: principal.or_else(|| self.facts.principal.clone()),
         };
-        let rctx = RequestContext::new(info, &req.params, cancel, peer);
+        let rctx = RequestContext::new(info, &req.params, cancel.clone(), peer);
         let deps = Arc::clone(&self.deps);
         let shared = Arc::clone(&self.shared);
         let session = Arc::clone(&self.facts.id);
-        let id = req.id.clone();
+        let (id, key) = (req.id.clone(), req.id.clone());
         let running = self.deps.in_flight.enter();
-        let fut = async move {
+        let work = async move {
             let outcome = run_request(&deps, &shared, &session, rctx, req).await;
-            target.deliver(id.clone(), outcome).await;
+            target.deliver(id, outcome).await;
             drop(running);
-            id
         };
-        ctx.spawn(fut.into_actor(self).map(|id, act, ctx| {
-            act.in_flight.remove(&id);
-            act.mark_active(ctx);
-        }));
+        self.running.spawn(key, cancel, work);
     }
 }
 
@@ -421,6 +419,9 @@ impl Actor for SessionActor {
         ctx.add_stream(signals);
         let period = self.deps.settings.idle_check;
         ctx.run_interval(period, |act, ctx| {
+            if let Some(finished) = act.running.last_finished() {
+                act.last_activity = act.last_activity.max(finished);
+            }
             if act.busy() {
                 act.mark_active(ctx);
             } else if act.last_activity.elapsed() >= act.deps.settings.actor_idle {
@@ -432,6 +433,7 @@ impl Actor for SessionActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.ended.cancel();
+        self.running.abort_all();
         self.deps.forget(&self.facts.id, self.generation);
     }
 }
