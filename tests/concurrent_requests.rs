@@ -16,7 +16,13 @@ const HELD: i64 = 200;
 const INTERVAL_MS: u64 = 2_000;
 
 async fn json_server() -> (TestServer, Client) {
-    let server = TestServer::start(&[("MCP_HIVE__PROTOCOL__RESPONSE_MODE", "json")]).await;
+    json_server_with(&[]).await
+}
+
+async fn json_server_with(env: &[(&str, &str)]) -> (TestServer, Client) {
+    let mut env = env.to_vec();
+    env.push(("MCP_HIVE__PROTOCOL__RESPONSE_MODE", "json"));
+    let server = TestServer::start(&env).await;
     let mut c = Client::new(&server);
     c.initialize("2025-11-25", json!({})).await;
     // The held calls log nothing.
@@ -29,7 +35,12 @@ async fn json_server() -> (TestServer, Client) {
 
 /// Starts `HELD` slow `count` calls with ids `1..=HELD`; each resolves to (status, body).
 fn hold(c: &Client) -> Vec<tokio::task::JoinHandle<(StatusCode, Value)>> {
-    (1..=HELD)
+    hold_n(c, HELD)
+}
+
+/// Starts `n` slow `count` calls with ids `1..=n`.
+fn hold_n(c: &Client, n: i64) -> Vec<tokio::task::JoinHandle<(StatusCode, Value)>> {
+    (1..=n)
         .map(|id| {
             let c = c.clone();
             tokio::spawn(async move {
@@ -147,4 +158,50 @@ async fn deleting_the_session_ends_every_request_running_on_it() {
         "the held calls ended with the session, not with their interval"
     );
     assert_eq!(server.live_actors().await, 0);
+}
+
+#[tokio::test]
+async fn a_session_runs_at_most_max_requests_in_flight() {
+    let (_server, c) =
+        json_server_with(&[("MCP_HIVE__SESSION__MAX_REQUESTS_IN_FLIGHT", "20")]).await;
+    let held = hold_n(&c, 20);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The 21st is refused at once, with the limit, and does not run.
+    let (status, refused) = c
+        .call_json(&tool_call(21, "add", json!({"a": 1, "b": 2})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(refused["id"], 21);
+    assert_eq!(refused["error"]["code"], -32000, "{refused}");
+    assert_eq!(refused["error"]["data"]["limit"], 20, "{refused}");
+    assert!(refused["result"].is_null());
+
+    // Requests without an id are not requests: a cancellation still gets through.
+    let res = c
+        .post(&json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut held = held.into_iter();
+    let (_, third) = held.nth(2).unwrap().await.unwrap();
+    assert_eq!(third["error"]["code"], -32800, "{third}");
+
+    // One place is free again.
+    let (_, ok) = c
+        .call_json(&tool_call(22, "add", json!({"a": 1, "b": 2})))
+        .await;
+    assert_eq!(
+        ok["result"]["structuredContent"]["result"],
+        json!(3),
+        "{ok}"
+    );
+    for h in held {
+        let (_, body) = h.await.unwrap();
+        assert_eq!(
+            body["result"]["content"][0]["text"], "Counted to 2",
+            "{body}"
+        );
+    }
 }

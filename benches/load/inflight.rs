@@ -18,6 +18,12 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The environment of a started mcp-hive that may hold any number of calls on one session
+/// (`session.max_requests_in_flight`, 1,000 by default, would refuse the rest).
+pub fn uncapped() -> Vec<(&'static str, String)> {
+    vec![("MCP_HIVE__SESSION__MAX_REQUESTS_IN_FLIGHT", "0".to_owned())]
+}
+
 /// The interval of the held `count` calls: the demo tool's maximum.
 const HELD_INTERVAL_MS: u64 = 10_000;
 

@@ -175,7 +175,7 @@ impl Running {
     }
 }
 
-async fn start(t: &TargetArgs) -> Result<Running, String> {
+async fn start(t: &TargetArgs, env: &[(&str, String)]) -> Result<Running, String> {
     if let Some(url) = &t.url {
         return Ok(Running {
             ep: Endpoint::parse(url)?,
@@ -191,7 +191,7 @@ async fn start(t: &TargetArgs) -> Result<Running, String> {
     };
     let label = format!("mcp-hive {}", t.store);
     let url = redis.as_ref().map(support::Redis::url);
-    let target = Target::hive(&label, store, url.as_deref(), &t.mode, &[]).await?;
+    let target = Target::hive(&label, store, url.as_deref(), &t.mode, env).await?;
     Ok(Running {
         ep: Endpoint::parse(&target.url)?,
         target: Some(target),
@@ -239,7 +239,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             rate,
             placement,
         } => {
-            let r = start(&target).await?;
+            let r = start(&target, &[]).await?;
             let sessions = sessions(&r.ep, clients, None).await?;
             // The open loop below uses twice as many connections.
             let op = Arc::new(AddCall::new(r.ep.clone(), sessions, placement, clients * 2));
@@ -274,7 +274,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             clients,
             duration,
         } => {
-            let r = start(&target).await?;
+            let r = start(&target, &[]).await?;
             let op = Arc::new(Initialize { ep: r.ep.clone() });
             let o =
                 drive::closed_loop(&r.ep, op, clients, secs(0.5), secs(duration), r.probe()).await;
@@ -290,7 +290,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             duration,
             warmup,
         } => {
-            let r = start(&target).await?;
+            let r = start(&target, &inflight::uncapped()).await?;
             let mut rows = Vec::new();
             for n in held {
                 let o =
@@ -306,7 +306,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             consumers,
             notifies,
         } => {
-            let r = start(&target).await?;
+            let r = start(&target, &[]).await?;
             let o = streams::run(
                 &r.ep,
                 consumers,

@@ -362,7 +362,15 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
 
     // 4. Slow calls held on one session.
     let mut held_rows = Vec::new();
-    let t = Target::hive("mcp-hive embedded", Store::Embedded, None, "json", &[]).await?;
+    let uncapped = crate::inflight::uncapped();
+    let t = Target::hive(
+        "mcp-hive embedded",
+        Store::Embedded,
+        None,
+        "json",
+        &uncapped,
+    )
+    .await?;
     let ep = Endpoint::parse(&t.url)?;
     for n in args
         .held

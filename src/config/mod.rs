@@ -148,6 +148,8 @@ pub struct SessionConfig {
     /// Requests in a row from one other HTTP worker after which an idle actor moves there
     /// (0 = never).
     pub relocate_after: u32,
+    /// Requests one session may have running at once on a replica (0 = no cap).
+    pub max_requests_in_flight: usize,
 }
 
 /// `[store]`.
@@ -351,6 +353,7 @@ mod tests {
         assert_eq!(s.server.port, 3000);
         assert_eq!(s.server.mcp_path, "/mcp");
         assert_eq!(s.protocol.response_mode, ResponseMode::Auto);
+        assert_eq!(s.session.max_requests_in_flight, 1000);
     }
 
     #[test]

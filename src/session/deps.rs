@@ -44,6 +44,9 @@ pub struct SessionSettings {
     /// there ([`crate::session::relocate`]); 0 = never. Actors never move while new ones are
     /// not placed on the workers (the setting above off, or the replica evacuating).
     pub relocate_after: u32,
+    /// Requests a session may have running at once on this replica (0 = no cap); beyond it a
+    /// request is answered with -32000 and does not run.
+    pub max_requests_in_flight: usize,
 }
 
 impl SessionSettings {
@@ -61,6 +64,7 @@ impl SessionSettings {
             verify_each_request: s.verify_each_request,
             actors_on_http_workers: s.actors_on_http_workers,
             relocate_after: s.relocate_after,
+            max_requests_in_flight: s.max_requests_in_flight,
             default_log_level: crate::session::actor::default_log_level(&s.default_log_level),
         }
     }

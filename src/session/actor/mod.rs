@@ -18,7 +18,7 @@
 //! stream ends the session when it closes.
 
 use crate::protocol::context::{LogLevel, RequestContext, RequestInfo};
-use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId};
+use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId, codes};
 use crate::protocol::server::Outcome;
 use crate::session::deps::SessionDeps;
 use crate::session::drain::{InFlight, InFlightGuard};
@@ -340,6 +340,24 @@ impl SessionActor {
         if self.running.contains(&req.id) {
             let err =
                 ErrorObject::invalid_request(format!("request id {} is already in use", req.id));
+            ctx.spawn(
+                target
+                    .deliver(req.id.clone(), Outcome::Error(err))
+                    .into_actor(self),
+            );
+            return;
+        }
+        let cap = self.deps.settings.max_requests_in_flight;
+        if cap > 0 && self.running.len() >= cap {
+            let err = ErrorObject::new(
+                codes::SERVER_ERROR,
+                format!(
+                    "too many requests in flight on this session (limit {cap}): wait for some \
+                     to finish"
+                ),
+            )
+            .with_data(serde_json::json!({"limit": cap}));
+            tracing::debug!(session = %self.facts.id, request = %req.id, limit = cap, "request refused: too many in flight");
             ctx.spawn(
                 target
                     .deliver(req.id.clone(), Outcome::Error(err))

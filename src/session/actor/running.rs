@@ -52,6 +52,11 @@ impl Running {
         self.table.lock().requests.contains_key(id)
     }
 
+    /// How many requests are running.
+    pub(super) fn len(&self) -> usize {
+        self.table.lock().requests.len()
+    }
+
     /// Whether no request is running.
     pub(super) fn is_empty(&self) -> bool {
         self.table.lock().requests.is_empty()
