@@ -40,8 +40,8 @@ pub struct AllArgs {
     #[arg(long, default_value = "100,1000,10000")]
     consumers: String,
     /// Slow calls held in flight on one session, comma-separated (`load inflight`).
-    #[arg(long, default_value = "0,1000,4000")]
-    held: String,
+    #[arg(long, value_delimiter = ',', default_value = "0,1000,4000")]
+    held: Vec<usize>,
     /// Leave out the peers (rmcp, TypeScript SDK).
     #[arg(long)]
     no_peers: bool,
@@ -372,11 +372,7 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
     )
     .await?;
     let ep = Endpoint::parse(&t.url)?;
-    for n in args
-        .held
-        .split(',')
-        .filter_map(|c| c.trim().parse::<usize>().ok())
-    {
+    for &n in &args.held {
         log(
             started,
             &format!("inflight: {n} slow calls held on one session"),

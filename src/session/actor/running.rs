@@ -29,8 +29,8 @@ use tokio_util::sync::CancellationToken;
 struct Entry {
     /// Cancelled by `notifications/cancelled` or when the session ends.
     cancel: CancellationToken,
-    /// Drops the task when the actor stops (`None` only between insertion and spawn).
-    abort: Option<AbortHandle>,
+    /// Drops the task when the actor stops.
+    abort: AbortHandle,
 }
 
 #[derive(Default)]
@@ -86,13 +86,6 @@ impl Running {
     where
         F: Future<Output = ()> + 'static,
     {
-        self.table.lock().requests.insert(
-            id.clone(),
-            Entry {
-                cancel,
-                abort: None,
-            },
-        );
         let table = Arc::clone(&self.table);
         let key = id.clone();
         let task = tokio::task::spawn_local(async move {
@@ -101,10 +94,12 @@ impl Running {
             table.requests.remove(&key);
             table.last_finished = Some(Instant::now());
         });
-        // A local task first runs when this thread next yields, so its entry is still here.
-        if let Some(entry) = self.table.lock().requests.get_mut(&id) {
-            entry.abort = Some(task.abort_handle());
-        }
+        // A local task first runs when this thread next yields: its entry is in place before.
+        let abort = task.abort_handle();
+        self.table
+            .lock()
+            .requests
+            .insert(id, Entry { cancel, abort });
     }
 
     /// Drops every running request (the actor stopped): their futures are dropped, with
@@ -113,9 +108,7 @@ impl Running {
         let requests = std::mem::take(&mut self.table.lock().requests);
         for (_, entry) in requests {
             entry.cancel.cancel();
-            if let Some(abort) = entry.abort {
-                abort.abort();
-            }
+            entry.abort.abort();
         }
     }
 }
