@@ -151,6 +151,13 @@ async fn run_suite(
     assert_eq!((batch.events.len(), batch.closed), (1, true));
     let batch = events.read_after("s1", "dd", 1, 10).await.unwrap();
     assert!(batch.events.is_empty() && batch.closed);
+    // A stream that ended with its only event takes no other, final or not, and keeps it.
+    for close in [true, false] {
+        let again = events.append("s1", "dd", Arc::from("again"), close).await;
+        assert!(again.is_err(), "an ended stream refused {again:?}");
+    }
+    let batch = events.read_after("s1", "dd", 0, 10).await.unwrap();
+    assert_eq!(numbered(&batch), [(1, "only")]);
     assert!(matches!(
         events.append("nope", "aa", Arc::from("x"), false).await,
         Err(StoreError::NotFound)
@@ -280,6 +287,26 @@ async fn redis_store_passes_the_suite() {
     // Let the listener connect so that watchers get pub/sub wake-ups too.
     tokio::time::sleep(Duration::from_millis(300)).await;
     run_suite(store.clone(), store.clone(), Duration::from_secs(2), 50).await;
+    // A Redis that lost its scripts (restarted, `SCRIPT FLUSH`) gets them again on first use.
+    store.create_session(&record("flushed")).await.unwrap();
+    assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]), "OK");
+    let seq = store
+        .append("flushed", "f1", Arc::from("reply"), true)
+        .await;
+    assert_eq!(seq.unwrap(), 1);
+    store.close_stream("flushed", "f2").await.unwrap();
+    assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]), "OK");
+    store.close_stream("flushed", "f3").await.unwrap();
+    let batch = store.read_after("flushed", "f1", 0, 10).await.unwrap();
+    assert_eq!(numbered(&batch), [(1, "reply")]);
+    assert!(
+        store
+            .stream_info("flushed", "f3")
+            .await
+            .unwrap()
+            .unwrap()
+            .closed
+    );
     // Every key has a TTL.
     store.create_session(&record("ttl")).await.unwrap();
     store

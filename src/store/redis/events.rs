@@ -65,6 +65,21 @@ impl RedisStore {
             .exists(self.keys.session(session));
     }
 
+    /// An `EVALSHA` of [`scripts::APPEND`] or [`scripts::CLOSE`] with their six keys (session,
+    /// open streams, the stream, its ended marker, runners, watchers), for the caller to add
+    /// the arguments to.
+    fn stream_script(&self, script: &redis::Script, session: &str, stream: &str) -> redis::Cmd {
+        let k = &self.keys;
+        let mut cmd = scripts::evalsha(script, 6);
+        cmd.arg(k.at(session, "session", ""))
+            .arg(k.at(session, "streams", ""))
+            .arg(k.at(session, "stream:", stream))
+            .arg(k.at(session, "ended:", stream))
+            .arg(k.at(session, "runners", ""))
+            .arg(k.at(session, "watchers", ""));
+        cmd
+    }
+
     /// After a failed append or close: when Redis may still run it (unreachable, timed out),
     /// the stream's readers here must learn of it from its pub/sub echo; when the session is
     /// gone (deleted on another replica, expired), what this replica keeps of it is stale, and
@@ -87,46 +102,21 @@ impl EventStore for RedisStore {
         data: Arc<str>,
         close: bool,
     ) -> Result<u64, StoreError> {
-        let keys = [
-            self.keys.session(session),
-            self.keys.streams(session),
-            self.keys.stream(session, stream),
-            self.keys.ended(session, stream),
-            self.keys.runners(session),
-            self.keys.watchers(session),
-        ];
-        let args = (
-            self.config.event_max_len,
-            now_ms(),
-            ms(self.config.event_max_age),
-            ms(self.config.session_ttl),
-            self.keys.wake_prefix(),
-            ms(self.config.closed_retention),
-        );
-        let payload = Arc::clone(&data);
-        let origin = &*self.origin;
+        let mut cmd = self.stream_script(&scripts::APPEND, session, stream);
+        cmd.arg(stream)
+            .arg(&*data)
+            .arg(if close { "1" } else { "0" })
+            .arg(self.config.event_max_len)
+            .arg(now_ms())
+            .arg(ms(self.config.event_max_age))
+            .arg(ms(self.config.session_ttl))
+            .arg(self.wake_prefix.as_bytes())
+            .arg(session)
+            .arg(ms(self.config.closed_retention))
+            .arg(&*self.origin);
         let seq: u64 = self
             .op("events.append", |mut c| async move {
-                scripts::APPEND
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .key(&keys[2])
-                    .key(&keys[3])
-                    .key(&keys[4])
-                    .key(&keys[5])
-                    .arg(stream)
-                    .arg(&*payload)
-                    .arg(if close { "1" } else { "0" })
-                    .arg(args.0)
-                    .arg(args.1)
-                    .arg(args.2)
-                    .arg(args.3)
-                    .arg(args.4)
-                    .arg(session)
-                    .arg(args.5)
-                    .arg(origin)
-                    .invoke_async(&mut c)
-                    .await
+                scripts::invoke(&scripts::APPEND, &cmd, &mut c).await
             })
             .await
             .inspect_err(|e| self.unsettled(e, session, stream))?;
@@ -141,35 +131,17 @@ impl EventStore for RedisStore {
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {
-        let (k1, k2, k3, k4, k5, k6) = (
-            self.keys.session(session),
-            self.keys.streams(session),
-            self.keys.stream(session, stream),
-            self.keys.ended(session, stream),
-            self.keys.runners(session),
-            self.keys.watchers(session),
-        );
-        let (ttl, channel) = (ms(self.config.session_ttl), self.keys.wake_prefix());
-        let retention = ms(self.config.closed_retention);
-        let origin = &*self.origin;
+        let mut cmd = self.stream_script(&scripts::CLOSE, session, stream);
+        cmd.arg(stream)
+            .arg(ms(self.config.session_ttl))
+            .arg(self.wake_prefix.as_bytes())
+            .arg(session)
+            .arg(ms(self.config.closed_retention))
+            .arg(&*self.origin)
+            .arg(now_ms());
         let _: i64 = self
             .op("events.close", |mut c| async move {
-                scripts::CLOSE
-                    .key(k1)
-                    .key(k2)
-                    .key(k3)
-                    .key(k4)
-                    .key(k5)
-                    .key(k6)
-                    .arg(stream)
-                    .arg(ttl)
-                    .arg(channel)
-                    .arg(session)
-                    .arg(retention)
-                    .arg(origin)
-                    .arg(now_ms())
-                    .invoke_async(&mut c)
-                    .await
+                scripts::invoke(&scripts::CLOSE, &cmd, &mut c).await
             })
             .await
             .inspect_err(|e| self.unsettled(e, session, stream))?;

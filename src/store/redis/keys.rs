@@ -21,6 +21,44 @@
 //! no replica anything unless it reads that stream.
 
 /// Key and channel names under a prefix.
+/// A key of one session, `<prefix>:{<sid>}:<kind><tail>`, written straight into a command's
+/// buffer: the per-call scripts name six keys, and six `format!`ed `String`s a call were a
+/// visible share of an SSE reply's CPU. Its text is the one the `String` methods of [`Keys`]
+/// give (tested below).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionKey<'a> {
+    prefix: &'a str,
+    sid: &'a str,
+    kind: &'static str,
+    tail: &'a str,
+}
+
+impl SessionKey<'_> {
+    fn parts(&self) -> [&str; 6] {
+        [self.prefix, ":{", self.sid, "}:", self.kind, self.tail]
+    }
+}
+
+impl std::fmt::Display for SessionKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.parts().iter().try_for_each(|p| f.write_str(p))
+    }
+}
+
+impl redis::ToRedisArgs for SessionKey<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        use bytes::BufMut as _;
+        let parts = self.parts();
+        let mut arg = out.bufmut_for_next_arg(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            arg.put_slice(part.as_bytes());
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
@@ -35,6 +73,18 @@ impl Keys {
     }
 
     /// The session hash.
+    /// `<prefix>:{<sid>}:<kind><tail>` without an allocation (see [`SessionKey`]); `kind` is
+    /// one of the suffixes below (`session`, `streams`, `stream:`, `ended:`, `runners`,
+    /// `watchers`).
+    pub fn at<'a>(&'a self, sid: &'a str, kind: &'static str, tail: &'a str) -> SessionKey<'a> {
+        SessionKey {
+            prefix: &self.prefix,
+            sid,
+            kind,
+            tail,
+        }
+    }
+
     pub fn session(&self, sid: &str) -> String {
         format!("{}:{{{sid}}}:session", self.prefix)
     }
@@ -124,5 +174,30 @@ mod tests {
         assert_eq!(k.watchers("ab"), "mcp:{ab}:watchers");
         assert_eq!(k.wake_channel("f00"), "mcp:wake:f00");
         assert!(k.wake_channel("f00").starts_with(&k.wake_prefix()));
+    }
+
+    #[test]
+    fn a_session_key_written_into_a_command_is_the_formatted_key() {
+        let k = Keys::new("mcp");
+        let cases = [
+            (k.at("ab", "session", ""), k.session("ab")),
+            (k.at("ab", "streams", ""), k.streams("ab")),
+            (k.at("ab", "stream:", "7f"), k.stream("ab", "7f")),
+            (k.at("ab", "ended:", "7f"), k.ended("ab", "7f")),
+            (k.at("ab", "runners", ""), k.runners("ab")),
+            (k.at("ab", "watchers", ""), k.watchers("ab")),
+        ];
+        for (key, text) in cases {
+            assert_eq!(key.to_string(), text);
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg(key);
+            let mut plain = redis::cmd("EXISTS");
+            plain.arg(&text);
+            assert_eq!(
+                cmd.get_packed_command(),
+                plain.get_packed_command(),
+                "{text}"
+            );
+        }
     }
 }

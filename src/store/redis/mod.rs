@@ -100,6 +100,8 @@ pub struct RedisStore {
     observer: OnceLock<Arc<dyn StoreObserver>>,
     /// This store's id in the wake-ups it publishes, so its listener skips its own.
     origin: Arc<str>,
+    /// [`Keys::wake_prefix`], formatted once: every append and close passes it.
+    wake_prefix: String,
 }
 
 /// Where an operation's connection came from.
@@ -196,6 +198,7 @@ impl RedisStore {
             pool,
             client,
             keys: Keys::new(&config.prefix),
+            wake_prefix: Keys::new(&config.prefix).wake_prefix(),
             config,
             local: Local::default(),
             listening: AtomicBool::new(false),

@@ -1,8 +1,34 @@
 //! Lua scripts: each runs atomically on the keys of one session (one hash slot), so an append,
 //! its trimming, its stream metadata and its wake-ups are one round trip and never half done.
 
-use redis::Script;
+use redis::aio::MultiplexedConnection;
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, Script, ServerErrorKind};
 use std::sync::LazyLock;
+
+/// An `EVALSHA` of `script` with `keys` keys, for the caller to add the keys and arguments to
+/// (written straight into the command's buffer; `Script::key`/`arg` copy each into a vector
+/// of their own first, then into the command). Run it with [`invoke`].
+pub fn evalsha(script: &Script, keys: usize) -> Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(keys);
+    cmd
+}
+
+/// Runs an [`evalsha`] command, loading `script` and trying again when Redis does not know it
+/// (`NOSCRIPT`: a new or restarted Redis, or `SCRIPT FLUSH`), as `Script::invoke_async` does.
+pub async fn invoke<T: FromRedisValue>(
+    script: &Script,
+    cmd: &Cmd,
+    con: &mut MultiplexedConnection,
+) -> RedisResult<T> {
+    match cmd.query_async(con).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            script.load_async(con).await?;
+            cmd.query_async(con).await
+        }
+        other => other,
+    }
+}
 
 /// The Lua function that announces an event to the stores watching its stream: `KEYS[6]` is the
 /// session's watchers hash (`<stream> <origin>` → lease expiry, ms). Each store with a live
@@ -37,21 +63,26 @@ end
 /// the ended marker, so the hash only holds open streams. A stream whose first event ends it
 /// (the usual SSE reply to a POST) gets no Redis stream at all: the marker holds
 /// `1\n<data>` (see [`super::events`]), which spares Redis a stream key (Redis 7 allocates
-/// 4 KiB for a new stream's first node) and the trimming and expiry commands. Returns the new
-/// sequence number; errors `NOSESSION`, `CLOSED`.
+/// 4 KiB for a new stream's first node) and the trimming and expiry commands. That path is the
+/// one every SSE reply takes, so it is kept short: the marker is written with `NX`, which is
+/// also the check that the stream has not ended, and the open-streams hash, which it does not
+/// touch, keeps its TTL (slid by [`TOUCH`] and by the appends of the streams it holds).
+/// Returns the new sequence number; errors `NOSESSION`, `CLOSED`.
 pub static APPEND: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         wake_lua!(),
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSESSION') end
-if redis.call('EXISTS', KEYS[4]) == 1 then return redis.error_reply('CLOSED') end
-if ARGV[3] == '1' and not redis.call('HGET', KEYS[2], ARGV[1]) then
+if ARGV[3] == '1' and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  local keep = math.min(tonumber(ARGV[6]), tonumber(ARGV[10]))
+  if not redis.call('SET', KEYS[4], '1\n' .. ARGV[2], 'PX', keep, 'NX') then
+    return redis.error_reply('CLOSED')
+  end
   redis.call('HDEL', KEYS[5], ARGV[1])
-  redis.call('SET', KEYS[4], '1\n' .. ARGV[2], 'PX', math.min(tonumber(ARGV[6]), tonumber(ARGV[10])))
-  redis.call('PEXPIRE', KEYS[2], ARGV[7])
   wake(ARGV[8], tonumber(ARGV[5]), ARGV[1], 'w ' .. ARGV[9] .. ' ' .. ARGV[1] .. ' 1 ' .. ARGV[11])
   return 1
 end
+if redis.call('EXISTS', KEYS[4]) == 1 then return redis.error_reply('CLOSED') end
 local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], seq .. '-0', 'd', ARGV[2], 't', ARGV[5])
 local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[6])
