@@ -11,9 +11,10 @@
 use super::watchers::Leases;
 use crate::store::StoredEvent;
 use crate::store::bus::Topics;
-use crate::store::memory::FastMap;
+use hashbrown::{Equivalent, HashMap};
 use parking_lot::Mutex;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher, RandomState};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -24,6 +25,34 @@ const CACHE_STREAMS: usize = 4096;
 
 /// A stream of a session: (session id, stream id).
 pub(super) type StreamKey = (Arc<str>, Arc<str>);
+
+/// A [`StreamKey`] borrowed from the caller's strings, to look a stream up without allocating
+/// one: an SSE reply looks its stream up five times (opened, watched, appended, woken, read).
+/// It hashes as the tuple `(&str, &str)`, which hashes as `(Arc<str>, Arc<str>)`.
+#[derive(Clone, Copy)]
+struct StreamRef<'a>(&'a str, &'a str);
+
+impl Hash for StreamRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0, self.1).hash(state);
+    }
+}
+
+impl Equivalent<StreamKey> for StreamRef<'_> {
+    fn equivalent(&self, key: &StreamKey) -> bool {
+        *key.0 == *self.0 && *key.1 == *self.1
+    }
+}
+
+impl From<&StreamRef<'_>> for StreamKey {
+    fn from(r: &StreamRef<'_>) -> Self {
+        key(r.0, r.1)
+    }
+}
+
+/// The map of cached streams. Only streams this replica opened or appended to enter it, so no
+/// client chooses its keys: foldhash, not SipHash (see [`crate::store::memory::FastMap`]).
+type CacheMap = HashMap<StreamKey, Cached, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 struct Cached {
@@ -36,11 +65,11 @@ struct Cached {
 /// Local state of the Redis store on one replica.
 #[derive(Default)]
 pub struct Local {
-    watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>>>,
+    /// Keyed by streams a client may name (a resume): SipHash.
+    watchers: Mutex<HashMap<StreamKey, watch::Sender<u64>, RandomState>>,
     watches: std::sync::atomic::AtomicUsize,
-    /// Only streams this replica opened or appended to enter it, so no client chooses its keys:
-    /// foldhash, not SipHash (see [`FastMap`]).
-    cache: Mutex<(FastMap<StreamKey, Cached>, VecDeque<StreamKey>)>,
+    /// The cached streams and their eviction order.
+    cache: Mutex<(CacheMap, VecDeque<StreamKey>)>,
     /// Streams with an append or close of this replica whose outcome is unknown (the call
     /// failed or timed out, but Redis may still run the script): for them the echo of this
     /// replica's own wake-up, normally ignored, is what tells their readers (see
@@ -59,17 +88,25 @@ pub(super) fn key(session: &str, stream: &str) -> StreamKey {
     (Arc::from(session), Arc::from(stream))
 }
 
-/// Makes room for a stream about to enter the cache (evicting the oldest beyond
-/// [`CACHE_STREAMS`]) and records its place in the eviction order.
-fn admit(map: &mut FastMap<StreamKey, Cached>, order: &mut VecDeque<StreamKey>, k: &StreamKey) {
-    if map.contains_key(k) {
-        return;
+/// The cache entry of a stream, admitting it if it is new: room is made by evicting the
+/// oldest beyond [`CACHE_STREAMS`], and its place in the eviction order is recorded.
+fn admit<'m>(
+    map: &'m mut CacheMap,
+    order: &mut VecDeque<StreamKey>,
+    session: &str,
+    stream: &str,
+) -> &'m mut Cached {
+    let q = StreamRef(session, stream);
+    if !map.contains_key(&q) {
+        while order.len() >= CACHE_STREAMS {
+            let Some(old) = order.pop_front() else { break };
+            map.remove(&old);
+        }
+        let k = key(session, stream);
+        order.push_back(k.clone());
+        return map.entry(k).or_default();
     }
-    while order.len() >= CACHE_STREAMS {
-        let Some(old) = order.pop_front() else { break };
-        map.remove(&old);
-    }
-    order.push_back(k.clone());
+    map.entry_ref(&q).or_default()
 }
 
 impl Local {
@@ -83,25 +120,25 @@ impl Local {
         if n % 256 == 255 {
             w.retain(|_, tx| tx.receiver_count() > 0);
         }
-        let k = key(session, stream);
-        if let Some(tx) = w.get(&k) {
+        let q = StreamRef(session, stream);
+        if let Some(tx) = w.get(&q) {
             return tx.subscribe();
         }
         // Start from what this replica already appended, so an append that happened just
         // before the reader arrived counts as announced.
-        let last = self.cache.lock().0.get(&k).map_or(0, |c| c.last);
+        let last = self.cache.lock().0.get(&q).map_or(0, |c| c.last);
         let (tx, rx) = watch::channel(last);
-        w.insert(k, tx);
+        w.insert(key(session, stream), tx);
         rx
     }
 
     /// Wakes the watchers of a stream (sequence numbers only move forward).
     pub fn wake(&self, session: &str, stream: &str, seq: u64) {
         let mut w = self.watchers.lock();
-        let k = key(session, stream);
-        if let Some(tx) = w.get(&k) {
+        let q = StreamRef(session, stream);
+        if let Some(tx) = w.get(&q) {
             if tx.receiver_count() == 0 {
-                w.remove(&k);
+                w.remove(&q);
             } else {
                 tx.send_modify(|v| *v = (*v).max(seq));
             }
@@ -119,7 +156,7 @@ impl Local {
     /// Makes the stream's readers read Redis (whatever the cache holds): events may have been
     /// appended there unannounced.
     pub fn nudge(&self, session: &str, stream: &str) {
-        if let Some(tx) = self.watchers.lock().get(&key(session, stream)) {
+        if let Some(tx) = self.watchers.lock().get(&StreamRef(session, stream)) {
             tx.send_modify(|v| *v = v.saturating_add(1));
         }
     }
@@ -190,9 +227,7 @@ impl Local {
     pub fn cache_append(&self, session: &str, stream: &str, event: StoredEvent, close: bool) {
         let mut guard = self.cache.lock();
         let (map, order) = &mut *guard;
-        let k = key(session, stream);
-        admit(map, order, &k);
-        let entry = map.entry(k).or_default();
+        let entry = admit(map, order, session, stream);
         if entry.events.back().is_some_and(|e| e.seq + 1 != event.seq) {
             entry.events.clear(); // another replica appended in between
         }
@@ -209,9 +244,7 @@ impl Local {
     pub fn cache_open(&self, session: &str, stream: &str) {
         let mut guard = self.cache.lock();
         let (map, order) = &mut *guard;
-        let k = key(session, stream);
-        admit(map, order, &k);
-        map.entry(k).or_default();
+        admit(map, order, session, stream);
     }
 
     /// Whether the cache holds a stream opened here that has neither events nor an end yet
@@ -220,7 +253,7 @@ impl Local {
         self.cache
             .lock()
             .0
-            .get(&key(session, stream))
+            .get(&StreamRef(session, stream))
             .is_some_and(|c| c.last == 0 && !c.closed)
     }
 
@@ -228,9 +261,7 @@ impl Local {
     pub fn cache_close(&self, session: &str, stream: &str) {
         let mut guard = self.cache.lock();
         let (map, order) = &mut *guard;
-        let k = key(session, stream);
-        admit(map, order, &k);
-        map.entry(k).or_default().closed = true;
+        admit(map, order, session, stream).closed = true;
     }
 
     /// Events after `after` if the cache holds `after + 1` onwards; `None` means "ask Redis".
@@ -242,7 +273,7 @@ impl Local {
         limit: usize,
     ) -> Option<(Vec<StoredEvent>, bool)> {
         let guard = self.cache.lock();
-        let entry = guard.0.get(&key(session, stream))?;
+        let entry = guard.0.get(&StreamRef(session, stream))?;
         if entry.events.is_empty() {
             return (entry.closed && after >= entry.last).then(|| (Vec::new(), true));
         }
@@ -270,6 +301,48 @@ impl Local {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn borrowed_lookups_find_what_owned_keys_stored() {
+        let local = Local::default();
+        let (session, stream) = (String::from("sess"), String::from("0123456789abcdef"));
+        let mut watcher = local.watch(&session, &stream);
+        local.cache_open(&session, &stream);
+        assert!(local.opened_unwritten(&session.clone(), &stream.clone()));
+        let event = StoredEvent {
+            seq: 1,
+            data: Arc::from("reply"),
+        };
+        local.cache_append(&session.clone(), &stream.clone(), event, true);
+        local.wake(&session.clone(), &stream.clone(), 1);
+        assert_eq!(
+            *watcher.borrow_and_update(),
+            1,
+            "woken through a borrowed key"
+        );
+        let (events, closed) = local
+            .cached_after("sess", "0123456789abcdef", 0, 10)
+            .unwrap();
+        assert_eq!((events.len(), closed), (1, true));
+        assert!(!local.opened_unwritten("sess", "0123456789abcdef"));
+        // One entry per stream, however it was named: no duplicate from a second admission.
+        {
+            let cache = local.cache.lock();
+            assert_eq!((cache.0.len(), cache.1.len()), (1, 1));
+        }
+        // A different stream of the same session, or the same stream id of another session,
+        // is another key.
+        assert!(
+            local
+                .cached_after("sess", "0123456789abcdee", 0, 10)
+                .is_none()
+        );
+        assert!(
+            local
+                .cached_after("other", "0123456789abcdef", 0, 10)
+                .is_none()
+        );
+    }
 
     #[test]
     fn the_cache_stays_bounded_whichever_way_streams_enter_it() {
