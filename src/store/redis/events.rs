@@ -71,12 +71,12 @@ impl RedisStore {
     fn stream_script(&self, script: &redis::Script, session: &str, stream: &str) -> redis::Cmd {
         let k = &self.keys;
         let mut cmd = scripts::evalsha(script, 6);
-        cmd.arg(k.at(session, "session", ""))
-            .arg(k.at(session, "streams", ""))
-            .arg(k.at(session, "stream:", stream))
-            .arg(k.at(session, "ended:", stream))
-            .arg(k.at(session, "runners", ""))
-            .arg(k.at(session, "watchers", ""));
+        cmd.arg(k.session_at(session))
+            .arg(k.streams_at(session))
+            .arg(k.stream_at(session, stream))
+            .arg(k.ended_at(session, stream))
+            .arg(k.runners_at(session))
+            .arg(k.watchers_at(session));
         cmd
     }
 

@@ -20,11 +20,10 @@
 //! <seq> <origin>`) to the one store that registered a watcher of the stream, so an append costs
 //! no replica anything unless it reads that stream.
 
-/// Key and channel names under a prefix.
 /// A key of one session, `<prefix>:{<sid>}:<kind><tail>`, written straight into a command's
 /// buffer: the per-call scripts name six keys, and six `format!`ed `String`s a call were a
-/// visible share of an SSE reply's CPU. Its text is the one the `String` methods of [`Keys`]
-/// give (tested below).
+/// visible share of an SSE reply's CPU. The `String` methods of [`Keys`] render the same value,
+/// so the layout is spelled once ([`Keys::at`]).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionKey<'a> {
     prefix: &'a str,
@@ -59,6 +58,7 @@ impl redis::ToRedisArgs for SessionKey<'_> {
     }
 }
 
+/// Key and channel names under a prefix.
 #[derive(Debug, Clone)]
 pub struct Keys {
     prefix: String,
@@ -72,11 +72,9 @@ impl Keys {
         }
     }
 
-    /// The session hash.
-    /// `<prefix>:{<sid>}:<kind><tail>` without an allocation (see [`SessionKey`]); `kind` is
-    /// one of the suffixes below (`session`, `streams`, `stream:`, `ended:`, `runners`,
-    /// `watchers`).
-    pub fn at<'a>(&'a self, sid: &'a str, kind: &'static str, tail: &'a str) -> SessionKey<'a> {
+    /// `<prefix>:{<sid>}:<kind><tail>` without an allocation (see [`SessionKey`]): the one
+    /// spelling of a session's keys, which the named methods below choose the kind of.
+    fn at<'a>(&'a self, sid: &'a str, kind: &'static str, tail: &'a str) -> SessionKey<'a> {
         SessionKey {
             prefix: &self.prefix,
             sid,
@@ -85,33 +83,64 @@ impl Keys {
         }
     }
 
+    /// The session hash, written into a command without an allocation.
+    pub fn session_at<'a>(&'a self, sid: &'a str) -> SessionKey<'a> {
+        self.at(sid, "session", "")
+    }
+
+    /// The stream-metadata hash, written into a command without an allocation.
+    pub fn streams_at<'a>(&'a self, sid: &'a str) -> SessionKey<'a> {
+        self.at(sid, "streams", "")
+    }
+
+    /// The event log of one stream, written into a command without an allocation.
+    pub fn stream_at<'a>(&'a self, sid: &'a str, stream: &'a str) -> SessionKey<'a> {
+        self.at(sid, "stream:", stream)
+    }
+
+    /// The ended marker of one stream, written into a command without an allocation.
+    pub fn ended_at<'a>(&'a self, sid: &'a str, stream: &'a str) -> SessionKey<'a> {
+        self.at(sid, "ended:", stream)
+    }
+
+    /// The runner records, written into a command without an allocation.
+    pub fn runners_at<'a>(&'a self, sid: &'a str) -> SessionKey<'a> {
+        self.at(sid, "runners", "")
+    }
+
+    /// The watcher leases, written into a command without an allocation.
+    pub fn watchers_at<'a>(&'a self, sid: &'a str) -> SessionKey<'a> {
+        self.at(sid, "watchers", "")
+    }
+
+    /// The session hash.
     pub fn session(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:session", self.prefix)
+        self.session_at(sid).to_string()
     }
 
     /// The subscriptions set.
     pub fn subs(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:subs", self.prefix)
+        self.at(sid, "subs", "").to_string()
     }
 
     /// The stream-metadata hash.
     pub fn streams(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:streams", self.prefix)
+        self.streams_at(sid).to_string()
     }
 
     /// The event log of one stream.
     pub fn stream(&self, sid: &str, stream: &str) -> String {
-        format!("{}:{{{sid}}}:stream:{stream}", self.prefix)
+        self.stream_at(sid, stream).to_string()
     }
 
     /// Runner records of the session's open streams ([`crate::store::runner`]).
     pub fn runners(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:runners", self.prefix)
+        self.runners_at(sid).to_string()
     }
 
     /// Watcher leases of the session's streams ([`super::watchers`]).
     pub fn watchers(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:watchers", self.prefix)
+        self.watchers_at(sid).to_string()
     }
 
     /// The liveness lease of a replica.
@@ -121,12 +150,12 @@ impl Keys {
 
     /// The marker of an ended stream (its last sequence number).
     pub fn ended(&self, sid: &str, stream: &str) -> String {
-        format!("{}:{{{sid}}}:ended:{stream}", self.prefix)
+        self.ended_at(sid, stream).to_string()
     }
 
     /// The prefix of every stream key of a session (used by the delete script).
     pub fn stream_prefix(&self, sid: &str) -> String {
-        format!("{}:{{{sid}}}:stream:", self.prefix)
+        self.stream_at(sid, "").to_string()
     }
 
     /// The index of live sessions.
@@ -168,6 +197,8 @@ mod tests {
     fn hash_tags_group_a_session() {
         let k = Keys::new("mcp");
         assert_eq!(k.session("ab"), "mcp:{ab}:session");
+        assert_eq!(k.subs("ab"), "mcp:{ab}:subs");
+        assert_eq!(k.ended("ab", "0"), "mcp:{ab}:ended:0");
         assert_eq!(k.stream("ab", "0"), "mcp:{ab}:stream:0");
         assert!(k.stream("ab", "0").starts_with(&k.stream_prefix("ab")));
         assert_eq!(k.index(), "mcp:sessions");
@@ -177,22 +208,22 @@ mod tests {
     }
 
     #[test]
-    fn a_session_key_written_into_a_command_is_the_formatted_key() {
+    fn a_session_key_written_into_a_command_is_its_text() {
         let k = Keys::new("mcp");
         let cases = [
-            (k.at("ab", "session", ""), k.session("ab")),
-            (k.at("ab", "streams", ""), k.streams("ab")),
-            (k.at("ab", "stream:", "7f"), k.stream("ab", "7f")),
-            (k.at("ab", "ended:", "7f"), k.ended("ab", "7f")),
-            (k.at("ab", "runners", ""), k.runners("ab")),
-            (k.at("ab", "watchers", ""), k.watchers("ab")),
+            (k.session_at("ab"), "mcp:{ab}:session"),
+            (k.streams_at("ab"), "mcp:{ab}:streams"),
+            (k.stream_at("ab", "7f"), "mcp:{ab}:stream:7f"),
+            (k.ended_at("ab", "7f"), "mcp:{ab}:ended:7f"),
+            (k.runners_at("ab"), "mcp:{ab}:runners"),
+            (k.watchers_at("ab"), "mcp:{ab}:watchers"),
         ];
         for (key, text) in cases {
             assert_eq!(key.to_string(), text);
             let mut cmd = redis::cmd("EXISTS");
             cmd.arg(key);
             let mut plain = redis::cmd("EXISTS");
-            plain.arg(&text);
+            plain.arg(text);
             assert_eq!(
                 cmd.get_packed_command(),
                 plain.get_packed_command(),

@@ -192,13 +192,14 @@ impl RedisStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| invalid(&e))?;
+        let keys = Keys::new(&config.prefix);
         Ok(Arc::new(Self {
             slots: parking_lot::Mutex::new(vec![None; config.pool_size]),
             next_slot: AtomicUsize::new(0),
             pool,
             client,
-            keys: Keys::new(&config.prefix),
-            wake_prefix: Keys::new(&config.prefix).wake_prefix(),
+            wake_prefix: keys.wake_prefix(),
+            keys,
             config,
             local: Local::default(),
             listening: AtomicBool::new(false),
