@@ -81,7 +81,7 @@ impl Log<'_> {
     fn last_seq(self) -> u64 {
         match self {
             Log::Open(l) => l.last_seq,
-            Log::Ended(l) => l.last_seq,
+            Log::Ended(l) => l.last_seq(),
         }
     }
 
@@ -91,25 +91,18 @@ impl Log<'_> {
 
     /// At most `limit` events after `after`.
     fn after(self, after: u64, limit: usize) -> Vec<StoredEvent> {
-        let event = |(seq, data): (&u64, &Arc<str>)| StoredEvent {
-            seq: *seq,
-            data: Arc::clone(data),
-        };
         match self {
             Log::Open(l) => l
                 .events
                 .iter()
                 .filter(|(seq, _, _)| *seq > after)
                 .take(limit)
-                .map(|(seq, data, _)| event((seq, data)))
+                .map(|(seq, data, _)| StoredEvent {
+                    seq: *seq,
+                    data: Arc::clone(data),
+                })
                 .collect(),
-            Log::Ended(l) => l
-                .events
-                .iter()
-                .filter(|(seq, _)| *seq > after)
-                .take(limit)
-                .map(|(seq, data)| event((seq, data)))
-                .collect(),
+            Log::Ended(l) => l.after(after, limit),
         }
     }
 }
@@ -117,12 +110,11 @@ impl Log<'_> {
 struct Entry {
     record: SessionRecord,
     expires_at: Instant,
-    /// Open streams.
-    streams: HashMap<String, StreamLog>,
+    /// Open streams (SipHash: a resume with an unknown stream id creates one, so clients can
+    /// name them; hashbrown's `entry_ref` allocates a key only for a new stream).
+    streams: hashbrown::HashMap<String, StreamLog, std::hash::RandomState>,
     /// Ended streams, kept for the closed-stream retention.
     ended: EndedStreams,
-    /// Ended streams in the order they ended, for the sweeper.
-    ended_order: VecDeque<(Instant, String)>,
 }
 
 impl Entry {
@@ -130,10 +122,16 @@ impl Entry {
         Self {
             record,
             expires_at,
-            streams: HashMap::new(),
+            streams: hashbrown::HashMap::default(),
             ended: EndedStreams::default(),
-            ended_order: VecDeque::new(),
         }
+    }
+
+    /// The open stream `stream`, created empty if unknown.
+    fn open(&mut self, stream: &str) -> &mut StreamLog {
+        self.streams
+            .entry_ref(stream)
+            .or_insert_with(StreamLog::new)
     }
 
     /// A stream's log, open or ended.
@@ -150,17 +148,13 @@ impl Entry {
     /// before the closed channel), read to the end and find the stream ended.
     fn end(&mut self, stream: &str, now: Instant) {
         let ended = match self.streams.remove(stream) {
-            Some(open) => EndedLog {
-                events: open.events.into_iter().map(|(s, d, _)| (s, d)).collect(),
-                last_seq: open.last_seq,
-            },
-            None => EndedLog {
-                events: Box::new([]),
-                last_seq: 0,
-            },
+            Some(open) => EndedLog::new(
+                open.events.into_iter().map(|(s, d, _)| (s, d)),
+                open.last_seq,
+            ),
+            None => EndedLog::new(std::iter::empty(), 0),
         };
-        self.ended.insert(stream.to_owned(), ended);
-        self.ended_order.push_back((now, stream.to_owned()));
+        self.ended.insert(stream, ended, now);
     }
 }
 
@@ -222,14 +216,7 @@ impl MemoryStore {
             }
             for entry in map.values_mut() {
                 // Ended streams go after their retention (the standalone stream never ends).
-                while let Some((at, _)) = entry.ended_order.front() {
-                    if now.duration_since(*at) <= retention {
-                        break;
-                    }
-                    if let Some((_, stream)) = entry.ended_order.pop_front() {
-                        gone_streams.extend(entry.ended.remove(&stream));
-                    }
-                }
+                entry.ended.expire(now, retention, &mut gone_streams);
                 for log in entry.streams.values_mut() {
                     trim_age(log, now, max_age);
                 }
@@ -407,10 +394,7 @@ impl EventStore for MemoryStore {
             if e.ended.contains_key(stream) {
                 return Err(StoreError::Corrupt(format!("stream {stream} is closed")));
             }
-            let log = e
-                .streams
-                .entry(stream.to_owned())
-                .or_insert_with(StreamLog::new);
+            let log = e.open(stream);
             log.last_seq += 1;
             let seq = log.last_seq;
             let now = Instant::now();
@@ -432,10 +416,7 @@ impl EventStore for MemoryStore {
             if e.ended.contains_key(stream) {
                 return Ok(());
             }
-            let log = e
-                .streams
-                .entry(stream.to_owned())
-                .or_insert_with(StreamLog::new);
+            let log = e.open(stream);
             log.wake.send_modify(|v| *v = v.wrapping_add(1));
             e.end(stream, Instant::now());
             Ok(())
@@ -465,9 +446,7 @@ impl EventStore for MemoryStore {
     fn opened(&self, session: &str, stream: &str) {
         // A gone session has nothing to open: its POST fails on its first append.
         let _ = self.with_live(session, |e| {
-            e.streams
-                .entry(stream.to_owned())
-                .or_insert_with(StreamLog::new);
+            e.open(stream);
             Ok(())
         });
     }
@@ -496,13 +475,9 @@ impl EventStore for MemoryStore {
             if let Some(log) = e.ended.get(stream) {
                 // Nothing will be announced: a channel whose sender is already gone, at the
                 // stream's last sequence number.
-                return Ok(watch::channel(log.last_seq).1);
+                return Ok(watch::channel(log.last_seq()).1);
             }
-            Ok(e.streams
-                .entry(stream.to_owned())
-                .or_insert_with(StreamLog::new)
-                .wake
-                .subscribe())
+            Ok(e.open(stream).wake.subscribe())
         })
     }
 }
