@@ -41,7 +41,7 @@ pub fn tag_rpc(req: &HttpRequest, body: &serde_json::Value) {
     };
     let tool = (method == Some("tools/call"))
         .then(|| {
-            body.pointer("/params/name")
+            crate::protocol::jsonrpc::member(body, &["params", "name"])
                 .and_then(serde_json::Value::as_str)
         })
         .flatten();

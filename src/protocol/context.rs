@@ -196,8 +196,7 @@ impl RequestContext {
         cancellation: CancellationToken,
         peer: Arc<dyn ClientPeer>,
     ) -> Self {
-        let progress_token = params
-            .pointer("/_meta/progressToken")
+        let progress_token = crate::protocol::jsonrpc::member(params, &["_meta", "progressToken"])
             .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
             .cloned();
         Self {

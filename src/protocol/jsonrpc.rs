@@ -296,6 +296,14 @@ impl Message {
     }
 }
 
+/// The member at `path` (object keys, outermost first), as `Value::pointer` finds
+/// `/<k1>/<k2>…` for keys without `~` or `/`, but without its two `String`s per key (RFC 6901
+/// unescaping): it runs on every `tools/call`, where those were about 2 % of an SSE reply's
+/// instructions.
+pub fn member<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
+}
+
 /// A JSON-RPC success response as JSON.
 pub fn response_value(id: &RequestId, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result})
@@ -368,6 +376,27 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_finds_what_a_pointer_of_keys_finds() {
+        let v = json!({"params": {"name": "add", "_meta": {"progressToken": 7}, "n": null},
+                       "list": [{"a": 1}], "s": "x"});
+        for path in [
+            &["params", "name"][..],
+            &["params", "_meta", "progressToken"],
+            &["params", "n"],
+            &["params", "missing"],
+            &["s", "x"],
+            &["missing", "name"],
+            &["params"],
+        ] {
+            let pointer = format!("/{}", path.join("/"));
+            assert_eq!(member(&v, path), v.pointer(&pointer), "{pointer}");
+        }
+        assert_eq!(member(&v, &[]), Some(&v));
+        // Object keys only: an array is not indexed by a key.
+        assert_eq!(member(&v, &["list", "0"]), None);
+    }
 
     #[test]
     fn decodes_each_kind() {

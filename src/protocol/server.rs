@@ -172,16 +172,18 @@ impl McpServer {
         }
     }
 
-    async fn call_tool(&self, ctx: RequestContext, params: Value) -> Outcome {
+    async fn call_tool(&self, ctx: RequestContext, mut params: Value) -> Outcome {
+        // Moved out of the params, not cloned: arguments can be large.
+        let arguments = params.as_object_mut().and_then(|p| p.remove("arguments"));
         let Some(name) = params.get("name").and_then(Value::as_str) else {
             return Outcome::Error(ErrorObject::invalid_params("missing tool \"name\""));
         };
         let Some(tool) = self.registry.tool(name) else {
             return Outcome::Error(ErrorObject::invalid_params(format!("Unknown tool: {name}")));
         };
-        let args = match params.get("arguments") {
+        let args = match arguments {
             None | Some(Value::Null) => json!({}),
-            Some(a @ Value::Object(_)) => a.clone(),
+            Some(a @ Value::Object(_)) => a,
             Some(_) => {
                 return Outcome::Error(ErrorObject::invalid_params(
                     "\"arguments\" must be an object",
@@ -191,7 +193,7 @@ impl McpServer {
         let version = ctx.protocol_version;
         let invalid = |msg: String| {
             if version.input_errors_are_tool_errors() {
-                Outcome::Result(crate::registry::tool::CallToolResult::error(msg).to_value(true))
+                Outcome::Result(crate::registry::tool::CallToolResult::error(msg).into_value(true))
             } else {
                 Outcome::Error(ErrorObject::invalid_params(msg))
             }
@@ -208,12 +210,12 @@ impl McpServer {
             r = run => r,
         };
         match result {
-            Ok(r) => Outcome::Result(r.to_value(structured)),
+            Ok(r) => Outcome::Result(r.into_value(structured)),
             Err(ToolError::InvalidArguments(msg)) => {
                 invalid(format!("Invalid arguments for tool {name}: {msg}"))
             }
             Err(ToolError::Execution(msg)) => Outcome::Result(
-                crate::registry::tool::CallToolResult::error(msg).to_value(structured),
+                crate::registry::tool::CallToolResult::error(msg).into_value(structured),
             ),
             Err(ToolError::Protocol(e)) => Outcome::Error(e),
             Err(ToolError::Cancelled) => Outcome::Cancelled,
@@ -289,7 +291,7 @@ impl McpServer {
             .and_then(Value::as_str)
             .ok_or_else(|| ErrorObject::invalid_params("missing \"argument.name\""))?;
         let arg_value = argument.get("value").and_then(Value::as_str).unwrap_or("");
-        let context = string_map(params.pointer("/context/arguments"))?;
+        let context = string_map(super::jsonrpc::member(params, &["context", "arguments"]))?;
         let values = self
             .registry
             .completer(&reference, arg_name)

@@ -46,7 +46,10 @@ pub enum ServerEvent {
 
 #[derive(Default)]
 struct Inner {
-    tools: IndexMap<String, Arc<ToolDef>>,
+    /// Hashed with foldhash, not SipHash: only the server registers names (a client's
+    /// `tools/call` only looks one up, so it cannot fill the map with colliding keys), and the
+    /// lookups run a few times per call.
+    tools: IndexMap<String, Arc<ToolDef>, foldhash::fast::RandomState>,
     resources: IndexMap<String, Arc<ResourceDef>>,
     templates: IndexMap<String, Arc<TemplateDef>>,
     prompts: IndexMap<String, Arc<PromptDef>>,

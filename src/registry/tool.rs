@@ -86,6 +86,16 @@ impl CallToolResult {
         }
     }
 
+    /// A structured result with its own text block for older clients (instead of the JSON
+    /// mirrored by [`CallToolResult::structured`]), as `server/tools.mdx` (2025-06-18) allows.
+    pub fn structured_with_text(value: impl Serialize, text: impl Into<String>) -> Self {
+        Self {
+            content: vec![content::text(text)],
+            structured_content: Some(serde_json::to_value(value).unwrap_or(Value::Null)),
+            is_error: false,
+        }
+    }
+
     /// Replaces the text blocks with `text` while keeping structured content.
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
         self.content = vec![content::text(text)];
@@ -94,10 +104,16 @@ impl CallToolResult {
 
     /// JSON encoding; `structuredContent` is dropped for revisions that predate it.
     pub fn to_value(&self, structured_supported: bool) -> Value {
+        self.clone().into_value(structured_supported)
+    }
+
+    /// JSON encoding, moving the content instead of copying it (what the server sends);
+    /// `structuredContent` is dropped for revisions that predate it (2025-06-18).
+    pub fn into_value(self, structured_supported: bool) -> Value {
         let mut obj = Map::new();
-        obj.insert("content".into(), Value::Array(self.content.clone()));
-        if structured_supported && let Some(s) = &self.structured_content {
-            obj.insert("structuredContent".into(), s.clone());
+        obj.insert("content".into(), Value::Array(self.content));
+        if structured_supported && let Some(s) = self.structured_content {
+            obj.insert("structuredContent".into(), s);
         }
         if self.is_error {
             obj.insert("isError".into(), json!(true));
@@ -338,5 +354,32 @@ impl ToolDef {
         ctx: RequestContext,
     ) -> BoxFuture<'static, Result<CallToolResult, ToolError>> {
         (self.handler)(args, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_encodes_per_revision_and_the_moving_encoding_matches_the_copying_one() {
+        let r = CallToolResult::structured_with_text(json!({"result": 3}), "three");
+        let full = r.to_value(true);
+        assert_eq!(
+            full,
+            json!({"content": [{"type": "text", "text": "three"}], "structuredContent": {"result": 3}})
+        );
+        assert_eq!(r.clone().into_value(true), full);
+        // Revisions before 2025-06-18 get the text only.
+        assert_eq!(
+            r.into_value(false),
+            json!({"content": [{"type": "text", "text": "three"}]})
+        );
+        let e = CallToolResult::error("no");
+        assert_eq!(e.to_value(true)["isError"], true);
+        assert_eq!(e.into_value(false)["isError"], true);
+        // `structured` mirrors the JSON as its text block.
+        let s = CallToolResult::structured(json!({"a": 1}));
+        assert_eq!(s.content, vec![content::text(r#"{"a":1}"#)]);
     }
 }

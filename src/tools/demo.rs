@@ -121,14 +121,15 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
             .output::<NumberResult>()
             .build(|args: TwoNumbers, _ctx| async move {
                 let result = args.a + args.b;
-                Ok(
-                    CallToolResult::structured(NumberResult { result }).with_text(format!(
+                Ok(CallToolResult::structured_with_text(
+                    NumberResult { result },
+                    format!(
                         "The sum of {} and {} is {}",
                         format_number(args.a),
                         format_number(args.b),
                         format_number(result)
-                    )),
-                )
+                    ),
+                ))
             })?,
     );
     registry.add_tool(
@@ -138,14 +139,15 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
             .output::<NumberResult>()
             .build(|args: TwoNumbers, _ctx| async move {
                 let result = args.a * args.b;
-                Ok(
-                    CallToolResult::structured(NumberResult { result }).with_text(format!(
+                Ok(CallToolResult::structured_with_text(
+                    NumberResult { result },
+                    format!(
                         "The product of {} and {} is {}",
                         format_number(args.a),
                         format_number(args.b),
                         format_number(result)
-                    )),
-                )
+                    ),
+                ))
             })?,
     );
     registry.add_tool(

@@ -96,10 +96,7 @@ fn wants_sse(req: &HttpRequest, state: &McpState, valid: &StatelessRequest) -> b
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
     let notifies = valid.log_level.is_some()
-        || valid
-            .request
-            .params
-            .pointer("/_meta/progressToken")
+        || crate::protocol::jsonrpc::member(&valid.request.params, &["_meta", "progressToken"])
             .is_some();
     accepts
         && match state.settings.protocol.response_mode {

@@ -17,7 +17,7 @@ pub const MAX_TASK_IDS: usize = 64;
 
 /// `params.notifications.taskIds`, if the subscription asks for task notifications.
 pub fn requested_task_ids(params: &Value) -> Result<Option<Vec<String>>, TaskError> {
-    let Some(ids) = params.pointer("/notifications/taskIds") else {
+    let Some(ids) = crate::protocol::jsonrpc::member(params, &["notifications", "taskIds"]) else {
         return Ok(None);
     };
     let invalid = || {
