@@ -16,28 +16,25 @@ pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 /// `Last-Event-ID` (SSE resumption).
 pub const LAST_EVENT_ID: &str = "last-event-id";
 
-/// The media types of `Accept` (lower-case, parameters dropped).
-pub(crate) fn media_types(req: &HttpRequest) -> Vec<String> {
+/// The media types of `Accept`, parameters dropped, borrowed from the request (compare them
+/// ignoring ASCII case, RFC 9110 §8.3.1): every POST checks two, and lower-cased copies were
+/// an allocation per listed type.
+pub(crate) fn media_types(req: &HttpRequest) -> impl Iterator<Item = &str> {
     req.headers()
         .get_all(header::ACCEPT)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|m| {
-            m.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .collect()
+        .map(|m| m.split(';').next().unwrap_or("").trim())
+}
+
+/// Whether `Accept` lists `media_type` itself (not a wildcard).
+fn accepts(req: &HttpRequest, media_type: &str) -> bool {
+    media_types(req).any(|m| m.eq_ignore_ascii_case(media_type))
 }
 
 /// POST: the client MUST accept both `application/json` and `text/event-stream`.
 pub fn require_post_accept(req: &HttpRequest) -> Result<(), HttpError> {
-    let types = media_types(req);
-    if types.iter().any(|t| t == "application/json")
-        && types.iter().any(|t| t == "text/event-stream")
-    {
+    if accepts(req, "application/json") && accepts(req, "text/event-stream") {
         Ok(())
     } else {
         Err(HttpError::NotAcceptable(
@@ -48,7 +45,7 @@ pub fn require_post_accept(req: &HttpRequest) -> Result<(), HttpError> {
 
 /// GET: the client MUST accept `text/event-stream`.
 pub fn require_get_accept(req: &HttpRequest) -> Result<(), HttpError> {
-    if media_types(req).iter().any(|t| t == "text/event-stream") {
+    if accepts(req, "text/event-stream") {
         Ok(())
     } else {
         Err(HttpError::NotAcceptable(
@@ -171,5 +168,25 @@ mod tests {
         }
         let obs_text = HeaderValue::from_bytes(b"0-\xff").unwrap();
         assert!(parse_last_event_id(&obs_text).is_err());
+    }
+
+    #[test]
+    fn accept_lists_are_read_ignoring_case_parameters_and_repeated_headers() {
+        let post = |values: &[&str]| {
+            let mut req = actix_web::test::TestRequest::post();
+            for v in values {
+                req = req.append_header((header::ACCEPT, *v));
+            }
+            require_post_accept(&req.to_http_request()).is_ok()
+        };
+        assert!(post(&["application/json, text/event-stream"]));
+        assert!(post(&[
+            "Application/JSON;q=0.9 , TEXT/Event-Stream; charset=utf-8"
+        ]));
+        assert!(post(&["application/json", "text/event-stream"]));
+        assert!(!post(&["application/json"]));
+        assert!(!post(&["*/*"]));
+        assert!(!post(&["application/jsonx, text/event-stream"]));
+        assert!(!post(&[]));
     }
 }

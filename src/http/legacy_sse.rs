@@ -125,9 +125,11 @@ fn require_event_stream(req: &HttpRequest) -> Result<(), HttpError> {
     if req.headers().get(actix_web::http::header::ACCEPT).is_none() {
         return Ok(());
     }
-    let accepted = crate::http::headers::media_types(req)
-        .iter()
-        .any(|m| matches!(m.as_str(), "text/event-stream" | "text/*" | "*/*"));
+    let accepted = crate::http::headers::media_types(req).any(|m| {
+        ["text/event-stream", "text/*", "*/*"]
+            .iter()
+            .any(|w| m.eq_ignore_ascii_case(w))
+    });
     if accepted {
         Ok(())
     } else {
