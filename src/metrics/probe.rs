@@ -4,8 +4,10 @@
 //! `result.isError` are decoded (everything else is skipped without allocating).
 
 use super::labels::rpc_error_label;
+use memchr::memmem;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 #[derive(Deserialize)]
 struct ErrorProbe {
@@ -37,8 +39,36 @@ pub(crate) enum Outcome {
     NotAResponse,
 }
 
+/// Keys whose presence anywhere in a message means it must be decoded to know its outcome.
+static UNDECIDED: LazyLock<[memmem::Finder<'static>; 3]> = LazyLock::new(|| {
+    [
+        memmem::Finder::new(br#""error":"#),
+        memmem::Finder::new(br#""isError":"#),
+        memmem::Finder::new(br#""method":"#),
+    ]
+});
+static RESULT: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(br#""result":"#));
+
+/// A success response recognised without decoding it: a JSON object with a `"result":` key
+/// and no `"error":`, `"isError":` or `"method":` key at any depth. Inside a JSON string every
+/// `"` is escaped, so these byte sequences can only be keys: a message without them is no error
+/// response, no failed tool call and no request or notification, and with a `result` it is a
+/// success. Anything else (a batch, any of those keys, even nested) is decoded. It trusts
+/// that the body is well-formed JSON, as every body this server's serializer writes is. Every
+/// response is probed, and decoding one was about 3 % of a call's instructions.
+fn plain_success(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'{')
+        && bytes.last() == Some(&b'}')
+        && UNDECIDED.iter().all(|f| f.find(bytes).is_none())
+        && RESULT.find(bytes).is_some()
+}
+
 /// The outcome of one JSON-RPC message (or of the first failure in a batch).
 pub(crate) fn json_outcome(bytes: &[u8]) -> Outcome {
+    if plain_success(bytes) {
+        return Outcome::Success;
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         let Ok(batch) = serde_json::from_slice::<Vec<MessageProbe>>(bytes) else {
@@ -70,7 +100,7 @@ fn message_outcome(m: MessageProbe) -> Outcome {
 /// instructions.
 pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<Cow<'_, str>> {
     let mut end = chunk.len();
-    let mut separators = memchr::memmem::rfind_iter(chunk, b"\n\n");
+    let mut separators = memmem::rfind_iter(chunk, b"\n\n");
     loop {
         let (event, start) = match separators.next() {
             Some(at) if at + 2 <= end => (chunk.get(at + 2..end)?, Some(at)),
@@ -124,6 +154,40 @@ mod tests {
         assert_eq!(json_outcome(note), Outcome::NotAResponse);
         let batch = br#"[{"id":1,"result":{}},{"id":2,"error":{"code":7,"message":"x"}}]"#;
         assert_eq!(json_outcome(batch), Outcome::Failed("_OTHER".into()));
+    }
+
+    /// The outcome a full decode gives.
+    fn decoded(bytes: &[u8]) -> Outcome {
+        serde_json::from_slice::<MessageProbe>(bytes).map_or(Outcome::NotAResponse, message_outcome)
+    }
+
+    #[test]
+    fn the_undecoded_success_is_exactly_what_decoding_finds() {
+        let cases: &[&[u8]] = &[
+            br#"{"id":1,"jsonrpc":"2.0","result":{"content":[{"text":"The sum is 3","type":"text"}],"structuredContent":{"result":3}}}"#,
+            // Text that mentions the keys, quotes escaped as JSON strings do.
+            br#"{"id":1,"jsonrpc":"2.0","result":{"content":[{"text":"{\"error\":1,\"isError\":true,\"method\":2}","type":"text"}]}}"#,
+            // The keys nested: decoded, and the nesting does not make a failure.
+            br#"{"id":1,"jsonrpc":"2.0","result":{"structuredContent":{"error":"none"}}}"#,
+            br#"{"id":1,"jsonrpc":"2.0","result":{"isError":false,"content":[]}}"#,
+            br#"{"id":1,"jsonrpc":"2.0","result":{"isError":true,"content":[]}}"#,
+            br#"{"id":1,"jsonrpc":"2.0","error":{"code":-32602,"message":"bad"}}"#,
+            br#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"result":1}}"#,
+            br#"{"id":2,"jsonrpc":"2.0","method":"sampling/createMessage","params":{}}"#,
+            br#"{"result":"#,
+        ];
+        for bytes in cases {
+            let text = String::from_utf8_lossy(bytes);
+            assert_eq!(json_outcome(bytes), decoded(bytes), "{text}");
+            if plain_success(bytes) {
+                assert_eq!(decoded(bytes), Outcome::Success, "{text}");
+            }
+        }
+        assert!(plain_success(cases[0]) && plain_success(cases[1]));
+        assert!(!plain_success(cases[2]) && !plain_success(cases[6]));
+        // The limit of the shortcut: it does not check that the JSON is well formed, so a
+        // truncated success (which the server's serializer never writes) still counts as one.
+        assert!(plain_success(br#"{"id":1,"result":{}"#));
     }
 
     #[test]
