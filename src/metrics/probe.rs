@@ -100,7 +100,7 @@ fn message_outcome(m: MessageProbe) -> Outcome {
 /// instructions.
 pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<Cow<'_, str>> {
     let mut end = chunk.len();
-    let mut separators = memmem::rfind_iter(chunk, b"\n\n");
+    let mut separators = BLANK_LINE.rfind_iter(chunk);
     loop {
         let (event, start) = match separators.next() {
             Some(at) if at + 2 <= end => (chunk.get(at + 2..end)?, Some(at)),
@@ -115,11 +115,32 @@ pub(crate) fn last_sse_data(chunk: &[u8]) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The end of an SSE event, searched from the end of a chunk (built once).
+static BLANK_LINE: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(b"\n\n"));
+
+/// The lines of `text` split at `\n` (found with `memchr`, not byte by byte).
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 /// The data of one event (its `data:` lines joined by newlines), `None` when it has none or
 /// only an empty one, or when it is not UTF-8.
 fn event_data(event: &[u8]) -> Option<Cow<'_, str>> {
-    let mut lines = event
-        .split(|b| *b == b'\n')
+    let mut lines = lines(event)
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter_map(|l| l.strip_prefix(b"data:"))
         .map(|d| d.strip_prefix(b" ").unwrap_or(d));
@@ -217,6 +238,10 @@ mod tests {
             Some("no blank line after it")
         );
         assert_eq!(last_sse_data(b""), None);
+        assert_eq!(
+            lines(b"a\n\nb\n").collect::<Vec<_>>(),
+            [&b"a"[..], b"", b"b", b""]
+        );
         // Data that is not UTF-8 is not a response.
         assert_eq!(last_sse_data(b"data: \xff\xfe\n\n"), None);
     }
