@@ -15,9 +15,9 @@
 //!
 //! An ended stream keeps only its events ([`EndedLog`]): no wake-up channel and no append
 //! times, and a packed key; about 0.3 KiB of resident memory per retained one-event reply
-//! (0.88 KiB with a channel, 0.38 KiB with `String` keys; BENCHMARKS.md). A session's ended streams
-//! are spread over several maps ([`super::memory_ended`]), so that no single step of their
-//! growth holds the lock long.
+//! (0.88 KiB with a channel, 0.38 KiB with `String` keys; BENCHMARKS.md). A session's ended
+//! streams are spread over several maps ([`super::memory_ended`]), so that no single step of
+//! their growth holds the lock long.
 
 use super::memory_ended::{EndedLog, EndedStreams};
 use super::{
