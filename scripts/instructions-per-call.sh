@@ -23,7 +23,16 @@ redis=${3:-}
 short=${SHORT:-2}
 long=${LONG:-8}
 root=$(cd "$(dirname "$0")/.." && pwd)
-load=${LOAD:-$(ls -t "$root"/target/release/deps/load-* 2>/dev/null | grep -v '\.d$' | head -1)}
+# The newest built load generator (cargo leaves one per build hash, and `.d` files beside them).
+newest_load() {
+  local f newest=""
+  for f in "$root"/target/release/deps/load-*; do
+    [[ -x $f && $f != *.d ]] || continue
+    if [[ -z $newest || $f -nt $newest ]]; then newest=$f; fi
+  done
+  echo "$newest"
+}
+load=${LOAD:-$(newest_load)}
 [ -x "$load" ] || { echo "no load generator: cargo bench --bench load --no-run" >&2; exit 2; }
 command -v valgrind > /dev/null || { echo "valgrind is not installed" >&2; exit 2; }
 work=$(mktemp -d)
