@@ -6,7 +6,7 @@
 //! is paid that many times over, in memory, in cache misses and in fresh pages while the set
 //! grows:
 //! - **Keys.** The ids this replica generates for POST streams (16 lowercase hex digits,
-//!   [`crate::session::event_id`]) are kept packed in a `u64` ([`StreamKey`]): no allocation
+//!   [`crate::session::event_id`]) are kept packed in a `u64` ([`EndedKey`]): no allocation
 //!   for the map's key or the expiry order's, and a one-word hash and compare. Any other id
 //!   (the store does not assume the format) is kept as text in a map of its own.
 //! - **Events.** A stream ended by its only event (the common SSE reply) keeps that event
@@ -33,7 +33,7 @@ const SHARDS: usize = 16;
 
 /// A stream id as the expiry order keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum StreamKey {
+enum EndedKey {
     /// 16 lowercase hex digits, as a number.
     Packed(u64),
     /// Any other id.
@@ -130,13 +130,17 @@ pub(super) struct EndedStreams {
     /// Streams with any other id.
     text: FastMap<Box<str>, EndedLog>,
     /// When each stream ended, oldest first.
-    order: VecDeque<(Instant, StreamKey)>,
+    order: VecDeque<(Instant, EndedKey)>,
+}
+
+/// The map of a packed id among the [`SHARDS`]: its low bits (the ids are random).
+fn shard_of(n: u64) -> usize {
+    (n % SHARDS as u64) as usize
 }
 
 impl EndedStreams {
     fn shard(&self, n: u64) -> Option<&FastMap<u64, EndedLog>> {
-        // The low bits of a random id; the modulo keeps the index in range.
-        self.packed.get((n % SHARDS as u64) as usize)
+        self.packed.get(shard_of(n))
     }
 
     /// The ended stream `stream`.
@@ -159,15 +163,14 @@ impl EndedStreams {
                 if self.packed.is_empty() {
                     self.packed.resize_with(SHARDS, FastMap::default);
                 }
-                let i = (n % SHARDS as u64) as usize;
-                if let Some(map) = self.packed.get_mut(i) {
+                if let Some(map) = self.packed.get_mut(shard_of(n)) {
                     map.insert(n, log);
                 }
-                StreamKey::Packed(n)
+                EndedKey::Packed(n)
             }
             None => {
                 self.text.insert(Box::from(stream), log);
-                StreamKey::Text(Box::from(stream))
+                EndedKey::Text(Box::from(stream))
             }
         };
         self.order.push_back((now, key));
@@ -184,11 +187,8 @@ impl EndedStreams {
                 break;
             };
             let removed = match key {
-                StreamKey::Packed(n) => {
-                    let i = (n % SHARDS as u64) as usize;
-                    self.packed.get_mut(i).and_then(|m| m.remove(&n))
-                }
-                StreamKey::Text(s) => self.text.remove(&s),
+                EndedKey::Packed(n) => self.packed.get_mut(shard_of(n)).and_then(|m| m.remove(&n)),
+                EndedKey::Text(s) => self.text.remove(&s),
             };
             gone.extend(removed);
         }

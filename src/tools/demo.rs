@@ -198,7 +198,7 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
             } else {
                 "anonymous: authentication is disabled on this server".to_owned()
             };
-            Ok(CallToolResult::structured(who).with_text(text))
+            Ok(CallToolResult::structured_with_text(who, text))
         })?,
     );
     let announcer = registry.clone();
@@ -225,11 +225,13 @@ pub fn register(registry: &Registry) -> Result<(), ToolDefError> {
                     "announced an update of {} at {announced_at_us} µs",
                     args.uri
                 );
-                Ok(CallToolResult::structured(NotifyResult {
-                    uri: args.uri,
-                    announced_at_us,
-                })
-                .with_text(text))
+                Ok(CallToolResult::structured_with_text(
+                    NotifyResult {
+                        uri: args.uri,
+                        announced_at_us,
+                    },
+                    text,
+                ))
             }
         })?,
     );
