@@ -162,6 +162,29 @@ async fn run_suite(
         events.append("nope", "aa", Arc::from("x"), false).await,
         Err(StoreError::NotFound)
     ));
+    // The only event of a stream opened here and never written (a POST's SSE reply whose
+    // runner record was never stored) ends it like a final append.
+    events.opened("s1", "so");
+    let seq = events.append_sole("s1", "so", Arc::from("sole")).await;
+    assert_eq!(seq.unwrap(), 1);
+    let batch = events.read_after("s1", "so", 0, 10).await.unwrap();
+    assert_eq!(numbered(&batch), [(1, "sole")]);
+    assert!(batch.closed);
+    let info = events.stream_info("s1", "so").await.unwrap().unwrap();
+    assert_eq!((info.last_seq, info.closed), (1, true));
+    for close in [true, false] {
+        let again = events.append("s1", "so", Arc::from("again"), close).await;
+        assert!(again.is_err(), "an ended stream refused {again:?}");
+    }
+    let again = events.append_sole("s1", "so", Arc::from("again")).await;
+    assert!(again.is_err(), "an ended stream refused {again:?}");
+    let batch = events.read_after("s1", "so", 0, 10).await.unwrap();
+    assert_eq!(numbered(&batch), [(1, "sole")]);
+    events.opened("nope", "so");
+    assert!(matches!(
+        events.append_sole("nope", "so", Arc::from("x")).await,
+        Err(StoreError::NotFound)
+    ));
 
     // Trimming by length keeps the newest events and their sequence numbers.
     for i in 0..(max_len + 5) {
@@ -287,6 +310,22 @@ async fn redis_store_passes_the_suite() {
     // Let the listener connect so that watchers get pub/sub wake-ups too.
     tokio::time::sleep(Duration::from_millis(300)).await;
     run_suite(store.clone(), store.clone(), Duration::from_secs(2), 50).await;
+    // A stream ended by its only event without the append script: another replica reads it
+    // from the marker, and a session that is gone keeps no marker.
+    store.create_session(&record("sole")).await.unwrap();
+    store.opened("sole", "r1");
+    let seq = store.append_sole("sole", "r1", Arc::from("reply")).await;
+    assert_eq!(seq.unwrap(), 1);
+    let other = redis_store(redis_config(redis.url()));
+    let batch = other.read_after("sole", "r1", 0, 10).await.unwrap();
+    assert_eq!(numbered(&batch), [(1, "reply")]);
+    assert!(batch.closed);
+    let marker: i64 = redis.cli(&["PTTL", "mcp:{sole}:ended:r1"]).parse().unwrap();
+    assert!(marker > 0, "the marker expires: PTTL {marker}");
+    let gone = store.append_sole("gone", "r1", Arc::from("reply")).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+    let left = redis.cli(&["--scan", "--pattern", "mcp:{gone}:*"]);
+    assert!(left.trim().is_empty(), "keys of a missing session: {left}");
     // A Redis that lost its scripts (restarted, `SCRIPT FLUSH`) gets them again on first use.
     store.create_session(&record("flushed")).await.unwrap();
     assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]), "OK");

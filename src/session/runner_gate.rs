@@ -33,8 +33,10 @@ enum State {
     Pending(BoxFuture<'static, ()>),
     /// Being stored; the receiver turns true once it is.
     Storing(watch::Receiver<bool>),
-    /// The stream ended first, or the record is stored.
-    Settled,
+    /// The record is stored (or its write, which logs its own errors, is done).
+    Stored,
+    /// The stream ended first: the record never will be stored.
+    Dropped,
 }
 
 /// Orders the storing of a runner record and the events of its stream (see the module docs).
@@ -47,7 +49,8 @@ impl std::fmt::Debug for RunnerGate {
         let state = match &*self.state.lock() {
             State::Pending(_) => "pending",
             State::Storing(_) => "storing",
-            State::Settled => "settled",
+            State::Stored => "stored",
+            State::Dropped => "dropped",
         };
         f.debug_struct("RunnerGate").field("state", &state).finish()
     }
@@ -67,7 +70,7 @@ impl RunnerGate {
     pub async fn store_now(&self) -> bool {
         let step = {
             let mut state = self.state.lock();
-            match std::mem::replace(&mut *state, State::Settled) {
+            match std::mem::replace(&mut *state, State::Dropped) {
                 State::Pending(store) => {
                     let (done, stored) = watch::channel(false);
                     *state = State::Storing(stored);
@@ -77,13 +80,16 @@ impl RunnerGate {
                     *state = State::Storing(stored.clone());
                     Err(Some(stored))
                 }
-                State::Settled => Err(None),
+                settled @ (State::Stored | State::Dropped) => {
+                    *state = settled;
+                    Err(None)
+                }
             }
         };
         match step {
             Ok((store, done)) => {
                 store.await;
-                *self.state.lock() = State::Settled;
+                *self.state.lock() = State::Stored;
                 let _ = done.send(true);
                 true
             }
@@ -95,19 +101,23 @@ impl RunnerGate {
     }
 
     /// Called before the stream's final append: a record not started yet never will be, and a
-    /// record being stored is waited for.
-    pub async fn closing(&self) {
+    /// record being stored is waited for. Returns whether the record was stored: when it was
+    /// not, no event went before this one (each waits for the record) and no other replica can
+    /// know the stream, which [`crate::store::EventStore::append_sole`] relies on.
+    pub async fn closing(&self) -> bool {
         let storing = {
             let mut state = self.state.lock();
             match &*state {
-                State::Storing(stored) => Some(stored.clone()),
-                State::Pending(_) | State::Settled => {
-                    *state = State::Settled;
-                    None
+                State::Storing(stored) => stored.clone(),
+                State::Stored => return true,
+                State::Pending(_) | State::Dropped => {
+                    *state = State::Dropped;
+                    return false;
                 }
             }
         };
-        wait(storing).await;
+        wait(Some(storing)).await;
+        true
     }
 }
 
@@ -141,7 +151,8 @@ mod tests {
     async fn a_stream_that_ends_first_never_stores_its_record() {
         let order = Arc::new(Mutex::new(Vec::new()));
         let (gate, release) = gate(&order);
-        gate.closing().await;
+        assert!(!gate.closing().await, "no record was stored");
+        assert!(!gate.closing().await, "nor will one be");
         let _ = release.send(());
         assert!(!gate.store_now().await);
         assert!(order.lock().is_empty());
@@ -167,8 +178,9 @@ mod tests {
         let end = tokio::spawn({
             let (gate, order) = (Arc::clone(&gate), Arc::clone(&order));
             async move {
-                gate.closing().await;
+                let stored = gate.closing().await;
                 order.lock().push("end");
+                stored
             }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -176,7 +188,7 @@ mod tests {
         let _ = release.send(());
         assert!(timer.await.unwrap(), "the first caller writes");
         assert!(!event.await.unwrap(), "the record is written once");
-        end.await.unwrap();
+        assert!(end.await.unwrap(), "the end saw the record stored");
         assert_eq!(order.lock()[0], "stored");
         assert_eq!(order.lock().len(), 3);
     }
@@ -189,7 +201,7 @@ mod tests {
         assert!(gate.store_now().await);
         let quick = async {
             assert!(!gate.store_now().await);
-            gate.closing().await;
+            assert!(gate.closing().await);
         };
         tokio::time::timeout(Duration::from_secs(1), quick)
             .await

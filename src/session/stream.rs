@@ -101,12 +101,21 @@ impl StreamWriter {
             .await
     }
 
-    /// Stores the last message of the stream and ends it, in one store operation.
+    /// Stores the last message of the stream and ends it, in one store operation. A POST
+    /// stream whose runner record was never stored gets here with nothing before this message
+    /// and known to no other replica: [`EventStore::append_sole`].
     pub async fn send_final(&self, message: &Value) -> Result<u64, StoreError> {
-        if let Some(runner) = &self.runner {
-            runner.closing().await;
-        }
+        let sole = match &self.runner {
+            Some(runner) => !runner.closing().await,
+            None => false,
+        };
         let data = encode(message);
+        if sole {
+            return self
+                .events
+                .append_sole(&self.session, &self.stream, data)
+                .await;
+        }
         self.events
             .append(&self.session, &self.stream, data, true)
             .await

@@ -144,6 +144,22 @@ pub trait EventStore: Send + Sync + 'static {
         data: Arc<str>,
         close: bool,
     ) -> Result<u64, StoreError>;
+    /// Stores the only event of a stream and ends it: the stream was opened on this replica
+    /// ([`EventStore::opened`]), nothing has been appended to it, and no other replica can know
+    /// it (no runner record was stored, so none can take it over or watch it). A POST's SSE
+    /// reply whose one event is its response takes this path (2025-03-26 … 2025-11-25
+    /// `basic/transports.mdx`: the server closes the stream after the response). A store may
+    /// skip the checks that only matter for streams with earlier events or remote readers; the
+    /// result is the same as `append(session, stream, data, true)`: sequence number 1,
+    /// `NotFound` if the session is gone, an error if the stream already ended.
+    async fn append_sole(
+        &self,
+        session: &str,
+        stream: &str,
+        data: Arc<str>,
+    ) -> Result<u64, StoreError> {
+        self.append(session, stream, data, true).await
+    }
     /// A stream was just opened on this replica (a POST's SSE reply) and has no events yet.
     /// Until its first event is stored, this replica still knows it ([`EventStore::stream_info`]
     /// answers for it), so a client that lost the connection before any event can reconnect
