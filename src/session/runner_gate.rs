@@ -7,8 +7,9 @@
 //! (`MULTI`/`HSET`/`PEXPIRE`/`EXEC`), and the append that closes the stream deletes it again. So
 //! the record is stored when it can first matter: before the stream's first event that does not
 //! end it (a progress notification, a log message, a server-to-client request), or once the
-//! stream has stayed open for [`RECORD_AFTER`], whichever comes first. A stream whose only event
-//! is its final response never has one.
+//! stream has stayed open for [`RECORD_AFTER`] (checked by one timer per thread,
+//! [`store_later`]), whichever comes first. A stream whose only event is its final response
+//! never has one.
 //!
 //! The gate orders the writers: an event waits for the record being stored (so a client that saw
 //! the event can always have the stream taken over), the final append waits for it too (that
@@ -21,11 +22,21 @@
 
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// How long a POST stream stays open without events before its runner record is stored.
 pub const RECORD_AFTER: Duration = Duration::from_millis(50);
+
+/// How late a due record may be stored, so that one wake-up of a thread's timer serves all the
+/// records due within it (at 20,000 SSE calls a second a timer per deadline would wake every
+/// 100 µs).
+const DUE_SLACK: Duration = Duration::from_millis(2);
 
 /// Where a POST stream's runner record stands.
 enum State {
@@ -121,6 +132,82 @@ impl RunnerGate {
     }
 }
 
+/// The gates of one thread waiting for [`RECORD_AFTER`], oldest first (every deadline is
+/// now + the same delay, so the queue is in deadline order), and whether the thread's timer
+/// task runs.
+struct Due {
+    queue: VecDeque<(Instant, Weak<RunnerGate>, CancellationToken)>,
+    ticking: bool,
+}
+
+thread_local! {
+    static DUE: RefCell<Due> = const {
+        RefCell::new(Due {
+            queue: VecDeque::new(),
+            ticking: false,
+        })
+    };
+}
+
+/// Stores `gate`'s record [`RECORD_AFTER`] from now (at most [`DUE_SLACK`] later), unless its
+/// stream ended first (the gate was dropped or settled) or `ended` (its session actor) was
+/// cancelled. Call it on a thread of an actix or tokio local runtime (a session actor's).
+///
+/// One queue and one timer task per thread rather than a task with a timer per stream: the
+/// stream almost always ends first, and then a queued entry costs a push and a pop where a
+/// task cost an allocation, a timer registration and a wake-up (BENCHMARKS.md, "Instructions
+/// per call").
+pub fn store_later(gate: &Arc<RunnerGate>, ended: &CancellationToken) {
+    let at = Instant::now() + RECORD_AFTER;
+    let start = DUE.with_borrow_mut(|due| {
+        due.queue
+            .push_back((at, Arc::downgrade(gate), ended.clone()));
+        !std::mem::replace(&mut due.ticking, true)
+    });
+    if start {
+        actix::spawn(tick());
+    }
+}
+
+/// The timer task of one thread: stores the records that fell due, sleeps until the next
+/// deadline, and ends when the queue is empty (the next [`store_later`] starts another).
+async fn tick() {
+    /// Marks the timer as stopped when the task ends or is dropped (its runtime shut down).
+    struct Stopped;
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            // `try_with`: the thread's locals may be gone already when its runtime drops.
+            let _ = DUE.try_with(|due| due.borrow_mut().ticking = false);
+        }
+    }
+    let _stopped = Stopped;
+    loop {
+        let now = Instant::now();
+        let (ready, next) = DUE.with_borrow_mut(|due| {
+            let mut ready = Vec::new();
+            while let Some((at, gate, ended)) = due.queue.pop_front() {
+                if at > now {
+                    due.queue.push_front((at, gate, ended));
+                    break;
+                }
+                if let Some(gate) = gate.upgrade()
+                    && !ended.is_cancelled()
+                {
+                    ready.push(gate);
+                }
+            }
+            (ready, due.queue.front().map(|(at, ..)| *at))
+        });
+        for gate in ready {
+            actix::spawn(async move {
+                gate.store_now().await;
+            });
+        }
+        let Some(next) = next else { return };
+        tokio::time::sleep_until(next + DUE_SLACK).await;
+    }
+}
+
 async fn wait(storing: Option<watch::Receiver<bool>>) {
     if let Some(mut stored) = storing {
         // An error means the storing side was dropped (its actor stopped): nothing to wait for.
@@ -191,6 +278,51 @@ mod tests {
         assert!(end.await.unwrap(), "the end saw the record stored");
         assert_eq!(order.lock()[0], "stored");
         assert_eq!(order.lock().len(), 3);
+    }
+
+    /// A gate whose write logs `label` at once.
+    fn labelled(order: &Arc<Mutex<Vec<&'static str>>>, label: &'static str) -> Arc<RunnerGate> {
+        let order = Arc::clone(order);
+        let store = async move { order.lock().push(label) };
+        Arc::new(RunnerGate::new(store.boxed()))
+    }
+
+    #[tokio::test]
+    async fn due_records_are_stored_unless_their_stream_or_actor_ended() {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let order = Arc::new(Mutex::new(Vec::new()));
+                let live = CancellationToken::new();
+                let started = std::time::Instant::now();
+                let kept = labelled(&order, "kept");
+                store_later(&kept, &live);
+                let dropped = labelled(&order, "dropped");
+                store_later(&dropped, &live);
+                drop(dropped);
+                let closed = labelled(&order, "closed");
+                store_later(&closed, &live);
+                assert!(!closed.closing().await);
+                let ended = CancellationToken::new();
+                let orphan = labelled(&order, "actor ended");
+                store_later(&orphan, &ended);
+                ended.cancel();
+                tokio::time::sleep(RECORD_AFTER / 2).await;
+                if started.elapsed() < RECORD_AFTER {
+                    assert!(order.lock().is_empty(), "nothing is due yet");
+                }
+                tokio::time::sleep(RECORD_AFTER + DUE_SLACK).await;
+                assert_eq!(*order.lock(), ["kept"]);
+                assert!(kept.closing().await, "the end sees the record stored");
+                assert!(DUE.with_borrow(|due| due.queue.is_empty() && !due.ticking));
+                // The timer ended with its queue; the next gate starts another.
+                let later = labelled(&order, "later");
+                store_later(&later, &live);
+                tokio::time::sleep(RECORD_AFTER + 2 * DUE_SLACK).await;
+                assert_eq!(*order.lock(), ["kept", "later"]);
+                drop(orphan);
+            })
+            .await;
     }
 
     #[tokio::test]

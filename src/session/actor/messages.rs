@@ -10,7 +10,7 @@ use crate::protocol::jsonrpc::Message;
 use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
 use crate::session::handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
 use crate::session::request::{PostStream, ReplyTarget};
-use crate::session::runner_gate::{RECORD_AFTER, RunnerGate};
+use crate::session::runner_gate::{RunnerGate, store_later};
 use crate::session::signal::Signal;
 use crate::store::{SessionPatch, StoreError};
 use actix::prelude::*;
@@ -324,7 +324,8 @@ impl SessionActor {
 
 impl SessionActor {
     /// The runner record of a new POST stream (shared store only), stored before the stream's
-    /// first non-final event or after [`RECORD_AFTER`], never once the stream ended
+    /// first non-final event or after
+    /// [`RECORD_AFTER`](crate::session::runner_gate::RECORD_AFTER), never once the stream ended
     /// ([`RunnerGate`]).
     fn record_runner(
         &self,
@@ -352,22 +353,12 @@ impl SessionActor {
             }
         };
         let gate = Arc::new(RunnerGate::new(Box::pin(store)));
-        // A task of its own, not an item of this actor's context: the context polls every
-        // item each time the actor wakes, and at a thousand calls a second a session would
-        // keep some fifty of these 50 ms timers alive, each polled on every wake-up. The task
-        // holds the gate weakly: a stream that ended (its writers dropped) leaves nothing to
-        // store, and neither does an actor that ended.
-        let timer = Arc::downgrade(&gate);
-        let ended = self.ended.clone();
-        actix::spawn(async move {
-            tokio::time::sleep(RECORD_AFTER).await;
-            match timer.upgrade() {
-                Some(gate) if !ended.is_cancelled() => {
-                    gate.store_now().await;
-                }
-                _ => {}
-            }
-        });
+        // Not an item of this actor's context: the context polls every item each time the
+        // actor wakes, and at a thousand calls a second a session would keep some fifty of
+        // these 50 ms deadlines alive. The thread's queue holds the gate weakly: a stream that
+        // ended (its writers dropped) leaves nothing to store, and neither does an actor that
+        // ended.
+        store_later(&gate, &self.ended);
         Some(gate)
     }
 }
