@@ -637,6 +637,27 @@ fn keep_busy(
     })
 }
 
+/// Waits (at most 5 s) until Redis is blocked by [`keep_busy`]'s script: a `PING` on a fresh
+/// connection stays unanswered for 50 ms. A fixed pause is not enough on a loaded machine,
+/// where starting `redis-cli` alone can take longer.
+async fn until_busy(redis: &common::RedisServer) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", redis.port))
+            .await
+            .unwrap();
+        conn.write_all(b"PING\r\n").await.unwrap();
+        let mut reply = [0u8; 16];
+        let answer = tokio::time::timeout(Duration::from_millis(50), conn.read(&mut reply)).await;
+        if answer.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("Redis never got busy");
+}
+
 /// Creates session `id` and opens every pooled connection (a new one would wait for a busy
 /// Redis while connecting).
 async fn open_with_connections(store: &RedisStore, id: &str) {
@@ -658,7 +679,7 @@ async fn redis_answers_within_the_store_timeout_are_taken() {
     });
     open_with_connections(&store, "slow").await;
     let busy = keep_busy(&redis, 900);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_busy(&redis).await;
     let started = std::time::Instant::now();
     let loaded = store.load_session("slow").await;
     let waited = started.elapsed();
@@ -699,7 +720,7 @@ async fn an_append_that_lands_after_its_time_out_wakes_local_readers() {
     let mut watch = store.watch("late", "s", WatchScope::Local).await.unwrap();
     let before = *watch.borrow_and_update();
     let busy = keep_busy(&redis, 900);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_busy(&redis).await;
     let appended = store
         .append("late", "s", Arc::from(r#"{"late":true}"#), true)
         .await;
@@ -743,7 +764,7 @@ async fn a_stream_reader_reads_again_after_a_time_out() {
     }
     assert!(reader.load_session("reread").await.unwrap().is_some());
     let busy = keep_busy(&redis, 900);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_busy(&redis).await;
     let source = ReaderSource {
         events: reader.clone(),
         session: Arc::from("reread"),
