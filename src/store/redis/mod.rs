@@ -11,10 +11,13 @@
 //!   whose connections live on the store's own I/O thread ([`io`]) and outlive the HTTP
 //!   workers: a worker's connection dies with the worker, which stops only after the session
 //!   actors have left it in a graceful shutdown.
-//! - Durability: an event is in Redis (script [`scripts::APPEND`]) before any reader sees it.
+//! - Durability: an event is in Redis (script [`scripts::APPEND`], or for a fresh stream's only
+//!   event a pipelined `EXISTS` and `SET … NX`, `append_sole` in `events.rs`) before any reader
+//!   sees it.
 //! - Wake-ups: the append script publishes `w <sid> <stream> <seq> <origin>` to each store that
 //!   holds a watcher lease on the stream ([`watchers`]), on that store's own channel, and to
-//!   nobody when no other replica reads it; the listener wakes its local readers, except for
+//!   nobody when no other replica reads it (a fresh stream's only event never has one to
+//!   wake: no other replica knows the stream); the listener wakes its local readers, except for
 //!   its own appends (`origin` is this store's random id), which woke them when the script
 //!   returned (unless that call failed or timed out: then the echo is what wakes them,
 //!   [`local::Local::own_echo`]). Events appended here are also cached
