@@ -22,25 +22,13 @@ mode=${2:?usage: $0 <mcp-hive binary> <json|sse> [redis-url]}
 redis=${3:-}
 short=${SHORT:-2}
 long=${LONG:-8}
-root=$(cd "$(dirname "$0")/.." && pwd)
-# The newest built load generator (cargo leaves one per build hash, and `.d` files beside them).
-newest_load() {
-  local f newest=""
-  for f in "$root"/target/release/deps/load-*; do
-    [[ -x $f && $f != *.d ]] || continue
-    if [[ -z $newest || $f -nt $newest ]]; then newest=$f; fi
-  done
-  echo "$newest"
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load=${LOAD:-$(newest_load)}
 [ -x "$load" ] || { echo "no load generator: cargo bench --bench load --no-run" >&2; exit 2; }
 command -v valgrind > /dev/null || { echo "valgrind is not installed" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # run <seconds>: prints "<calls> <instructions>"
 run() {

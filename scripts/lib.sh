@@ -142,3 +142,19 @@ stop_mcp_hive() {
   wait "$pid" 2>/dev/null || true
   MCP_HIVE_PID=""
 }
+
+# The newest built load generator (cargo leaves one per build hash, and `.d` files beside them):
+# the benchmark scripts' default for LOAD.
+newest_load() {
+  local f newest=""
+  for f in "$REPO_ROOT"/target/release/deps/load-*; do
+    [[ -x $f && $f != *.d ]] || continue
+    if [[ -z $newest || $f -nt $newest ]]; then newest=$f; fi
+  done
+  echo "$newest"
+}
+
+# A free TCP port on the loopback interface.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -17,15 +17,8 @@ set -euo pipefail
 bin=${1:?usage: $0 <mcp-hive binary> [seconds] [json|sse]}
 seconds=${2:-5}
 mode=${3:-sse}
-root=$(cd "$(dirname "$0")/.." && pwd)
-newest_load() {
-  local f newest=""
-  for f in "$root"/target/release/deps/load-*; do
-    [[ -x $f && $f != *.d ]] || continue
-    if [[ -z $newest || $f -nt $newest ]]; then newest=$f; fi
-  done
-  echo "$newest"
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load=${LOAD:-$(newest_load)}
 [ -x "$load" ] || { echo "no load generator: cargo bench --bench load --no-run" >&2; exit 2; }
 redis_server=${REDIS_SERVER:-redis-server}
@@ -40,9 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 redis_port=$(free_port)
 "$redis_server" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
   > "$work/redis.log" 2>&1 &
