@@ -63,7 +63,8 @@ struct TargetArgs {
     /// The MCP endpoint of a running server; without it mcp-hive is started.
     #[arg(long)]
     url: Option<String>,
-    /// Store of the started mcp-hive: embedded or redis.
+    /// Store of the started mcp-hive: embedded or redis; `echo` starts the bare actix-web
+    /// baseline instead (`echo-server`, SSE replies when `--mode sse`).
     #[arg(long, default_value = "embedded")]
     store: String,
     /// Reply framing of the started mcp-hive (MCP_HIVE__PROTOCOL__RESPONSE_MODE): json, sse, auto.
@@ -184,10 +185,20 @@ async fn start(t: &TargetArgs, env: &[(&str, String)]) -> Result<Running, String
             label: url.clone(),
         });
     }
+    if t.store == "echo" {
+        let label = "echo (bare actix-web)".to_owned();
+        let target = Target::echo(&label, t.mode == "sse").await?;
+        return Ok(Running {
+            ep: Endpoint::parse(&target.url)?,
+            target: Some(target),
+            _redis: None,
+            label,
+        });
+    }
     let (store, redis) = match t.store.as_str() {
         "embedded" => (Store::Embedded, None),
         "redis" => (Store::Redis, Some(support::Redis::start().await)),
-        other => return Err(format!("unknown store {other:?} (embedded or redis)")),
+        other => return Err(format!("unknown store {other:?} (embedded, redis or echo)")),
     };
     let label = format!("mcp-hive {}", t.store);
     let url = redis.as_ref().map(support::Redis::url);

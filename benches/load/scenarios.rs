@@ -10,7 +10,8 @@
 //! 2. **Sessions per second**: `initialize` + `notifications/initialized` at full speed.
 //! 3. **Auth**: mcp-hive (embedded, JSON) without auth, with one cached JWT, with introspection
 //!    of one token (warm cache), alternating; then a new RS256 JWT on every call (uncached).
-//! 4. **Streams**: see [`crate::streams`], embedded and Redis, several consumer counts.
+//! 4. **Streams**: see [`crate::streams`], several consumer counts, each against the echo
+//!    server's broadcast (the fan-out limit), then mcp-hive with the embedded store and Redis.
 
 use crate::drive::{self, AddCall, Initialize, Placement};
 use crate::mcp::{self, Endpoint, Session};
@@ -51,6 +52,9 @@ pub struct AllArgs {
 }
 
 const WARMUP: Duration = Duration::from_secs(1);
+
+/// The label of the fan-out limit in the stream table: the echo server's broadcast channel.
+pub const ECHO_STREAMS: &str = "echo (bare actix-web, broadcast)";
 
 struct System {
     key: &'static str,
@@ -396,11 +400,15 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
         .filter_map(|c| c.trim().parse::<usize>().ok())
     {
         for (label, store) in [
-            ("mcp-hive, embedded store", Store::Embedded),
-            ("mcp-hive, Redis", Store::Redis),
+            (ECHO_STREAMS, None),
+            ("mcp-hive, embedded store", Some(Store::Embedded)),
+            ("mcp-hive, Redis", Some(Store::Redis)),
         ] {
             log(started, &format!("streams: {n} consumers, {label}"));
-            let t = Target::hive(label, store, Some(&redis_url), "auto", &[]).await?;
+            let t = match store {
+                Some(store) => Target::hive(label, store, Some(&redis_url), "auto", &[]).await?,
+                None => Target::echo(label, false).await?,
+            };
             let ep = Endpoint::parse(&t.url)?;
             let o =
                 streams::run(&ep, n, 20, Duration::from_millis(50), Some(t.cpu_probe())).await?;
@@ -469,6 +477,24 @@ pub async fn run(args: AllArgs, json: bool) -> Result<(), String> {
                 ),
                 row.p99_ms,
                 2.0,
+            ));
+        }
+    }
+
+    for row in stream_rows.iter().filter(|r| r.consumers == 10_000) {
+        if row.system == ECHO_STREAMS {
+            notes.push(format!(
+                "the fan-out limit of this machine and generator: the echo's broadcast to 10,000 \
+                 streams has delivery p99 {:.1} ms (server CPU {} µs per delivery)",
+                row.delivery_ms[1],
+                row.server_cpu_us
+                    .map_or_else(|| "n/a".to_owned(), |us| format!("{us:.1}"))
+            ));
+        } else {
+            goals.push(Goal::at_most_ms(
+                &format!("10,000 SSE streams, delivery p99, {}", row.system),
+                row.delivery_ms[1],
+                50.0,
             ));
         }
     }

@@ -62,6 +62,7 @@ pub async fn run(json: bool) -> Result<(), String> {
 
     let echo = Target::echo("echo (actix-web)", false).await?;
     calls(&mut rows, &echo, "json", None, None).await?;
+    stream_smoke(&mut stream_rows, &echo, 3).await?;
     echo.stop().await;
 
     for mode in ["json", "sse"] {
