@@ -335,3 +335,86 @@ async fn standalone_notifications_keep_their_order() {
     );
     handle.stop(false).await;
 }
+
+/// Only sessions with a standalone stream open listen for server events: an announcement wakes
+/// the actors that can deliver it, not every live session of the replica.
+#[actix_web::test]
+async fn only_sessions_with_a_standalone_stream_listen_for_server_events() {
+    let env: HashMap<String, String> = [
+        ("PORT", "0"),
+        ("HOST", "127.0.0.1"),
+        ("DISABLE_AUTH", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let registry = Registry::new();
+    let app =
+        Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+    let url = format!("http://127.0.0.1:{}/mcp", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let before = registry.listeners();
+
+    // Live sessions (each has just answered a request) without a standalone stream.
+    let mut sids = Vec::new();
+    for i in 0..3 {
+        let sid = initialize(&http, &url).await;
+        let r = result_of(
+            post(
+                &http,
+                &url,
+                Some(&sid),
+                json!({"jsonrpc":"2.0","id":i,"method":"tools/list"}),
+            )
+            .await,
+        )
+        .await;
+        assert!(r["result"]["tools"].is_array(), "{r}");
+        sids.push(sid);
+    }
+    assert_eq!(
+        registry.listeners(),
+        before,
+        "sessions without a GET stream"
+    );
+
+    // Opening the standalone stream listens; a second one on the same session does not add.
+    let mut sse = get_stream(&http, &url, &sids[0]).await;
+    assert_eq!(registry.listeners(), before + 1);
+    let newer = get_stream(&http, &url, &sids[0]).await;
+    assert_eq!(registry.listeners(), before + 1, "one listener per actor");
+    drop(sse);
+    sse = newer;
+    registry.announce_local(ServerEvent::ToolsChanged);
+    let ev = sse
+        .until(Duration::from_secs(5), |m| {
+            m["method"] == "notifications/tools/list_changed"
+        })
+        .await;
+    assert_eq!(ev["method"], "notifications/tools/list_changed");
+
+    // Once the stream is gone, the next event ends the listening.
+    drop(sse);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while registry.listeners() > before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still listening 5 s after the stream closed"
+        );
+        registry.announce_local(ServerEvent::ToolsChanged);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And a new stream listens again.
+    let mut sse = get_stream(&http, &url, &sids[0]).await;
+    assert_eq!(registry.listeners(), before + 1);
+    registry.announce_local(ServerEvent::PromptsChanged);
+    let ev = sse
+        .until(Duration::from_secs(5), |m| {
+            m["method"] == "notifications/prompts/list_changed"
+        })
+        .await;
+    assert_eq!(ev["method"], "notifications/prompts/list_changed");
+    handle.stop(false).await;
+}

@@ -90,6 +90,12 @@ impl Registry {
         self.events.subscribe()
     }
 
+    /// How many listen for change events: on a server, the live sessions of this replica
+    /// with a standalone stream attached (the others do not listen), plus stateless listeners.
+    pub fn listeners(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     fn announce(&self, event: ServerEvent) {
         // No receivers simply means no live session cares.
         let _ = self.events.send(event);

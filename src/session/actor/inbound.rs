@@ -1,5 +1,6 @@
 //! What reaches a session actor from outside its HTTP requests: server events from the registry
-//! (turned into `list_changed` / `resources/updated` notifications on the standalone stream) and
+//! (turned into `list_changed` / `resources/updated` notifications on the standalone stream,
+//! listened to only while one is attached) and
 //! signals from the same session's actors on other replicas (answers, cancellations, takeovers,
 //! state changes including `initialize` of an HTTP+SSE session, deletion).
 
@@ -13,14 +14,19 @@ use crate::session::stream::StreamWriter;
 use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 impl StreamHandler<ServerEvent> for SessionActor {
     /// Turns a server event into a notification on the standalone stream. Only the actor that
     /// holds the standalone connection does so: a session may have live actors on several
-    /// replicas, and each notification must be written once.
+    /// replicas, and each notification must be written once. An actor whose standalone
+    /// connection went away stops listening here (the connection may detach without a message
+    /// to the actor), so it is woken by at most one event after that.
     fn handle(&mut self, event: ServerEvent, ctx: &mut Self::Context) {
         if self.attached(STANDALONE_STREAM).is_none() {
+            if let Some(events) = self.events.take() {
+                ctx.cancel_future(events);
+            }
             return;
         }
         let message = match event {
@@ -47,6 +53,29 @@ impl StreamHandler<ServerEvent> for SessionActor {
 }
 
 impl SessionActor {
+    /// Listens to the registry's server events (a standalone stream was attached), unless it
+    /// already does. The receiver is taken now, so every event announced after the attach
+    /// reaches the stream. Live sessions without a standalone stream do not listen: an
+    /// announcement wakes only the actors that can deliver it, not every live session.
+    pub(super) fn listen(&mut self, ctx: &mut Context<Self>) {
+        if self.events.is_some() {
+            return;
+        }
+        let rx = self.deps.server.registry.subscribe();
+        let events = futures_util::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => return Some((ev, rx)),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "server events lagged");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        self.events = Some(ctx.add_stream(events));
+    }
+
     /// Queues a notification for the standalone stream. One writer per actor stores the queue
     /// in order: appends spawned one by one could overtake each other (each is a separate
     /// Redis round trip), and the client would see `list_changed` notifications out of order.

@@ -22,6 +22,7 @@ use crate::protocol::jsonrpc::{ErrorObject, Notification, Request, RequestId, co
 use crate::protocol::server::Outcome;
 use crate::session::deps::SessionDeps;
 use crate::session::drain::{InFlight, InFlightGuard};
+use crate::session::event_id::STANDALONE_STREAM;
 use crate::session::handle::{Connection, ConnectionGuard};
 use crate::session::peer::{RequestPeer, SessionShared};
 use crate::session::request::{ReplyTarget, run_request};
@@ -113,6 +114,9 @@ pub struct SessionActor {
     settling: Arc<InFlight>,
     /// The session's signal topic, subscribed before its record was read (taken in `started`).
     signals: Option<Subscription>,
+    /// The registry's server events, listened to only while a standalone stream is attached
+    /// (see `inbound`): the other live sessions are not woken by every announcement.
+    events: Option<SpawnHandle>,
     next_connection: u64,
     last_activity: Instant,
     last_touch: Instant,
@@ -140,6 +144,7 @@ impl SessionActor {
             outbox: None,
             settling: InFlight::new(),
             signals: Some(signals),
+            events: None,
             home: None,
             next_connection: 0,
             last_activity: now,
@@ -262,6 +267,9 @@ impl SessionActor {
         }
         if let Some(previous) = self.connections.insert(stream.to_owned(), entry) {
             previous.ticket.cancel();
+        }
+        if stream == STANDALONE_STREAM {
+            self.listen(ctx);
         }
         if announce {
             let owner = self.owner(id);
@@ -401,17 +409,6 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(256);
-        let rx = self.deps.server.registry.subscribe();
-        let events = futures_util::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(ev) => return Some((ev, rx)),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
-        ctx.add_stream(events);
         // Subscribed by the registry before it read the session's record: a signal sent in
         // between (another replica's `resources/subscribe`, `logging/setLevel`, deletion) waits
         // in the subscription instead of being lost. Applying one the record already reflects
