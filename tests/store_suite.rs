@@ -277,6 +277,57 @@ async fn memory_store_caps_live_sessions() {
     store.create_session(&record("c")).await.unwrap();
 }
 
+/// The cap counts expired sessions out, and creations racing on several threads never pass it
+/// (the sessions are spread over shards with a lock each, the cap is shared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_cap_frees_expired_places_and_holds_under_racing_creations() {
+    let config = MemoryStoreConfig {
+        session_ttl: Duration::from_millis(100),
+        max_sessions: 2,
+        event_max_len: 10,
+        event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(60),
+    };
+    let store = MemoryStore::new(config.clone());
+    store.create_session(&record("a")).await.unwrap();
+    store.create_session(&record("b")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    store.create_session(&record("c")).await.unwrap();
+    store.create_session(&record("d")).await.unwrap();
+    assert!(matches!(
+        store.create_session(&record("e")).await,
+        Err(StoreError::Full(2))
+    ));
+    // An expired session's own id can be created again in its place.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    store.create_session(&record("c")).await.unwrap();
+    assert_eq!(store.count_sessions().await.unwrap(), 1);
+
+    let store = MemoryStore::new(MemoryStoreConfig {
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 100,
+        ..config
+    });
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_session(&record(&format!("s{i}"))).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::Full(100)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(created, 100);
+    assert_eq!(store.count_sessions().await.unwrap(), 100);
+    assert_eq!(store.list_sessions(1000).await.unwrap().len(), 100);
+    assert_eq!(store.list_sessions(7).await.unwrap().len(), 7);
+}
+
 /// Test defaults for a Redis store; tests override fields with struct-update syntax.
 fn redis_config(url: String) -> RedisConfig {
     RedisConfig {

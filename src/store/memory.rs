@@ -1,4 +1,6 @@
-//! The embedded in-process store: session records and event logs in one mutex-protected map.
+//! The embedded in-process store: session records and event logs in mutex-protected maps, the
+//! sessions spread over [`super::memory_shards`] so that operations on different sessions do
+//! not wait for each other.
 //!
 //! It is the default when no `REDIS_URL` is configured and serves exactly one replica. It
 //! honours the same contract as the Redis store: idle expiry that slides with `touch`, a cap
@@ -9,7 +11,7 @@
 //! retention, apart from the open ones and in the order they ended, so the sweeper's work is
 //! proportional to what expires, not to what is kept: at thousands of SSE replies per second
 //! the store holds hundreds of thousands of ended streams, and a sweep that walked them all
-//! under the store's one lock stalled every request (p99 217 ms, max 462 ms at 6,000 SSE
+//! under the store's one lock (it had one then) stalled every request (p99 217 ms, max 462 ms at 6,000 SSE
 //! calls/s before; 7 ms and 27 ms after, BENCHMARKS.md). The sweeper runs every second, and
 //! what it removes is dropped after the lock is released.
 //!
@@ -20,6 +22,7 @@
 //! their growth holds the lock long.
 
 use super::memory_ended::{EndedLog, EndedStreams};
+use super::memory_shards::Shards;
 use super::{
     EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
     StreamInfo, StreamWatch, WatchScope,
@@ -162,7 +165,7 @@ impl Entry {
 /// In-process [`SessionStore`] + [`EventStore`].
 pub struct MemoryStore {
     config: MemoryStoreConfig,
-    sessions: Mutex<FastMap<String, Entry>>,
+    sessions: Shards<Entry>,
     /// Rate-limit buckets: key → theoretical arrival time, ms since `epoch` (see
     /// [`super::rate`]); a key whose TAT has passed is a full bucket and is swept.
     buckets: Mutex<HashMap<String, f64>>,
@@ -174,7 +177,7 @@ impl MemoryStore {
     pub fn new(config: MemoryStoreConfig) -> Arc<Self> {
         Arc::new(Self {
             config,
-            sessions: Mutex::new(FastMap::default()),
+            sessions: Shards::new(),
             buckets: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
         })
@@ -205,16 +208,9 @@ impl MemoryStore {
         self.buckets.lock().retain(|_, tat| *tat > now_ms);
         let mut gone_sessions = Vec::new();
         let mut gone_streams = Vec::new();
-        {
-            let mut map = self.sessions.lock();
-            let expired: Vec<String> = map
-                .iter()
-                .filter(|(_, e)| e.expires_at <= now)
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in expired {
-                gone_sessions.extend(map.remove(&id));
-            }
+        // One shard locked at a time.
+        self.sessions.each(|map| {
+            map.drain_unless(|e| e.expires_at > now, &mut gone_sessions);
             for entry in map.values_mut() {
                 // Ended streams go after their retention (the standalone stream never ends).
                 entry.ended.expire(now, retention, &mut gone_streams);
@@ -222,7 +218,7 @@ impl MemoryStore {
                     trim_age(log, now, max_age);
                 }
             }
-        }
+        });
         drop(gone_streams);
         drop(gone_sessions);
     }
@@ -230,11 +226,10 @@ impl MemoryStore {
     /// Number of live sessions.
     pub fn len(&self) -> usize {
         let now = Instant::now();
+        let mut live = 0;
         self.sessions
-            .lock()
-            .values()
-            .filter(|e| e.expires_at > now)
-            .count()
+            .each(|map| live += map.iter().filter(|(_, e)| e.expires_at > now).count());
+        live
     }
 
     /// Whether the store holds no live session.
@@ -251,7 +246,7 @@ impl MemoryStore {
         id: &str,
         f: impl FnOnce(&mut Entry) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut map = self.sessions.lock();
+        let mut map = self.sessions.lock(id);
         let now = Instant::now();
         match map.get_mut(id) {
             Some(e) if e.expires_at > now => f(e),
@@ -286,20 +281,29 @@ fn found(outcome: Result<(), StoreError>) -> Result<bool, StoreError> {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        let mut map = self.sessions.lock();
         let now = Instant::now();
-        if map.get(&record.id).is_some_and(|e| e.expires_at > now) {
+        let cap = self.config.max_sessions;
+        // At the cap, expired sessions make room first (one shard locked at a time).
+        if cap > 0 && self.sessions.count() >= cap {
+            let mut expired = Vec::new();
+            self.sessions
+                .each(|map| map.drain_unless(|e| e.expires_at > now, &mut expired));
+            drop(expired);
+        }
+        let mut map = self.sessions.lock(&record.id);
+        let existing = map.get(&record.id).map(|e| e.expires_at > now);
+        if existing == Some(true) {
             return Err(StoreError::AlreadyExists);
         }
-        if self.config.max_sessions > 0 {
-            map.retain(|_, e| e.expires_at > now);
-            if map.len() >= self.config.max_sessions {
-                return Err(StoreError::Full(self.config.max_sessions));
-            }
+        // A new id takes a place under the cap; an expired one's entry is replaced in place.
+        let reserved = cap > 0 && existing.is_none();
+        if reserved && !self.sessions.reserve(cap) {
+            return Err(StoreError::Full(cap));
         }
         map.insert(
             record.id.clone(),
             Entry::new(record.clone(), now + self.config.session_ttl),
+            reserved,
         );
         Ok(())
     }
@@ -336,20 +340,23 @@ impl SessionStore for MemoryStore {
     async fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
         let now = Instant::now();
         // Freed after the lock is released (a busy session may hold many ended streams).
-        let removed = self.sessions.lock().remove(id);
+        let removed = self.sessions.lock(id).remove(id);
         Ok(removed.is_some_and(|e| e.expires_at > now))
     }
 
     async fn list_sessions(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         let now = Instant::now();
-        Ok(self
-            .sessions
-            .lock()
-            .iter()
-            .filter(|(_, e)| e.expires_at > now)
-            .take(limit)
-            .map(|(id, _)| id.clone())
-            .collect())
+        let mut ids = Vec::new();
+        self.sessions.each(|map| {
+            let room = limit.saturating_sub(ids.len());
+            ids.extend(
+                map.iter()
+                    .filter(|(_, e)| e.expires_at > now)
+                    .take(room)
+                    .map(|(id, _)| id.clone()),
+            );
+        });
+        Ok(ids)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -357,14 +364,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn count_sessions(&self) -> Result<u64, StoreError> {
-        let now = Instant::now();
-        let live = self
-            .sessions
-            .lock()
-            .values()
-            .filter(|e| e.expires_at > now)
-            .count();
-        Ok(u64::try_from(live).unwrap_or(u64::MAX))
+        Ok(u64::try_from(self.len()).unwrap_or(u64::MAX))
     }
 
     async fn take_token(
