@@ -72,12 +72,14 @@ impl StreamWriter {
 
     /// Whether `message` is dropped as a repeat (a notification while some remain to skip).
     fn repeat(&self, message: &Value) -> bool {
+        message.get("id").is_none() && self.skip_notification()
+    }
+
+    /// Whether the next notification is dropped as a repeat (counts it if so).
+    fn skip_notification(&self) -> bool {
         let Some(skip) = &self.skip else {
             return false;
         };
-        if message.get("id").is_some() {
-            return false;
-        }
         skip.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .is_ok()
     }
@@ -92,10 +94,24 @@ impl StreamWriter {
         if self.repeat(message) {
             return Ok(0);
         }
+        self.append(encode(message)).await
+    }
+
+    /// Stores one notification given as its encoded JSON ([`encode`]): a server event that
+    /// every session with a standalone stream receives is encoded once per worker thread, not
+    /// once per stream, and the logs share the text. Returns its sequence number (0 for a repeat).
+    pub async fn send_encoded_notification(&self, data: Arc<str>) -> Result<u64, StoreError> {
+        if self.skip_notification() {
+            return Ok(0);
+        }
+        self.append(data).await
+    }
+
+    /// Appends an event that does not end the stream (storing the runner record first).
+    async fn append(&self, data: Arc<str>) -> Result<u64, StoreError> {
         if let Some(runner) = &self.runner {
             runner.store_now().await;
         }
-        let data = encode(message);
         self.events
             .append(&self.session, &self.stream, data, false)
             .await
@@ -134,7 +150,7 @@ impl StreamWriter {
 /// directly, where `Value`'s `Display` goes through the formatter one piece at a time (a
 /// measurable share of an SSE reply's CPU). Serializing a `Value` cannot fail: its map keys
 /// are strings.
-fn encode(message: &Value) -> Arc<str> {
+pub fn encode(message: &Value) -> Arc<str> {
     serde_json::to_string(message).map_or_else(|_| Arc::from("null"), Arc::from)
 }
 

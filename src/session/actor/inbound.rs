@@ -10,10 +10,12 @@ use crate::registry::ServerEvent;
 use crate::session::drain::InFlightGuard;
 use crate::session::event_id::STANDALONE_STREAM;
 use crate::session::signal::Signal;
-use crate::session::stream::StreamWriter;
+use crate::session::stream::{StreamWriter, encode};
 use crate::store::SessionPatch;
 use actix::prelude::*;
 use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 
 impl StreamHandler<ServerEvent> for SessionActor {
@@ -29,27 +31,53 @@ impl StreamHandler<ServerEvent> for SessionActor {
             }
             return;
         }
-        let message = match event {
-            ServerEvent::ToolsChanged => {
-                notification_value("notifications/tools/list_changed", Value::Null)
-            }
-            ServerEvent::PromptsChanged => {
-                notification_value("notifications/prompts/list_changed", Value::Null)
-            }
-            ServerEvent::ResourcesChanged => {
-                notification_value("notifications/resources/list_changed", Value::Null)
-            }
-            ServerEvent::ResourceUpdated(uri) => {
-                if !self.shared.subscriptions.lock().contains(&uri) {
-                    return;
-                }
-                notification_value("notifications/resources/updated", json!({"uri": uri}))
-            }
-        };
-        self.notify_standalone(ctx, message);
+        if let ServerEvent::ResourceUpdated(uri) = &event
+            && !self.shared.subscriptions.lock().contains(uri)
+        {
+            return;
+        }
+        self.notify_standalone(ctx, encoded(&event));
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+/// The notification of a server event.
+fn message(event: &ServerEvent) -> Value {
+    match event {
+        ServerEvent::ToolsChanged => {
+            notification_value("notifications/tools/list_changed", Value::Null)
+        }
+        ServerEvent::PromptsChanged => {
+            notification_value("notifications/prompts/list_changed", Value::Null)
+        }
+        ServerEvent::ResourcesChanged => {
+            notification_value("notifications/resources/list_changed", Value::Null)
+        }
+        ServerEvent::ResourceUpdated(uri) => {
+            notification_value("notifications/resources/updated", json!({"uri": uri}))
+        }
+    }
+}
+
+thread_local! {
+    /// The last server event this worker thread encoded, and its encoding.
+    static LAST_ENCODED: RefCell<Option<(ServerEvent, Arc<str>)>> = const { RefCell::new(None) };
+}
+
+/// The encoded notification of `event`. Every listening actor of a worker thread receives the
+/// same event one after another: the first encodes it, the others share its text (one
+/// encoding and one allocation per thread instead of one per stream, and one copy in memory
+/// for all the logs that keep it).
+fn encoded(event: &ServerEvent) -> Arc<str> {
+    LAST_ENCODED.with_borrow_mut(|last| match last {
+        Some((seen, data)) if seen == event => Arc::clone(data),
+        _ => {
+            let data = encode(&message(event));
+            *last = Some((event.clone(), Arc::clone(&data)));
+            data
+        }
+    })
 }
 
 impl SessionActor {
@@ -81,7 +109,7 @@ impl SessionActor {
     /// Redis round trip), and the client would see `list_changed` notifications out of order.
     /// The queue is bounded ([`OUTBOX_CAPACITY`]); when the store cannot keep up, further
     /// notifications are dropped with a warning rather than held without limit.
-    fn notify_standalone(&mut self, ctx: &mut Context<Self>, message: Value) {
+    fn notify_standalone(&mut self, ctx: &mut Context<Self>, message: Arc<str>) {
         let outbox = match &self.outbox {
             Some(outbox) if !outbox.is_closed() => outbox.clone(),
             _ => {
@@ -106,9 +134,9 @@ pub(super) const OUTBOX_CAPACITY: usize = 256;
 
 /// Stores queued notifications one after another until the actor stops; each one's guard
 /// keeps the actor from stopping until it is stored (see `SessionActor::busy`).
-async fn drain_outbox(writer: StreamWriter, mut rx: mpsc::Receiver<(Value, InFlightGuard)>) {
+async fn drain_outbox(writer: StreamWriter, mut rx: mpsc::Receiver<(Arc<str>, InFlightGuard)>) {
     while let Some((message, _settled)) = rx.recv().await {
-        if let Err(e) = writer.send(&message).await {
+        if let Err(e) = writer.send_encoded_notification(message).await {
             tracing::debug!(error = %e, "could not store notification");
         }
     }
@@ -170,4 +198,34 @@ impl StreamHandler<Signal> for SessionActor {
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_event_is_encoded_once_per_thread_while_it_repeats() {
+        let a = ServerEvent::ResourceUpdated("file:///a".into());
+        let first = encoded(&a);
+        let again = encoded(&a);
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same event shares its text"
+        );
+        let value: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(
+            value,
+            json!({"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                "params": {"uri": "file:///a"}})
+        );
+        let b = encoded(&ServerEvent::ResourceUpdated("file:///b".into()));
+        assert!(b.contains("file:///b"));
+        let tools = encoded(&ServerEvent::ToolsChanged);
+        assert!(tools.contains("notifications/tools/list_changed"));
+        assert!(!tools.contains("params"), "{tools}");
+        let third = encoded(&a);
+        assert!(!Arc::ptr_eq(&first, &third), "only the last event is kept");
+        assert_eq!(first, third);
+    }
 }

@@ -106,7 +106,7 @@ pub struct SessionActor {
     home: Option<InFlightGuard>,
     /// Notifications for the standalone stream, stored in order by one writer (created on the
     /// first server event; see `inbound`).
-    outbox: Option<tokio::sync::mpsc::Sender<(Value, InFlightGuard)>>,
+    outbox: Option<tokio::sync::mpsc::Sender<(Arc<str>, InFlightGuard)>>,
     /// Side effects spawned on the actor's context and not finished: notifications queued in
     /// `outbox` and not yet stored, signals to other replicas being published. The actor
     /// does not stop for hibernation, evacuation or a move while any remain (stopping drops
