@@ -14,10 +14,13 @@
 use crate::session::event_id::EventId;
 use crate::session::runner_gate::RunnerGate;
 use crate::store::{EventBatch, EventStore, StoreError, StreamWatch, WatchScope};
+use futures_util::FutureExt as _;
 use futures_util::StreamExt as _;
+use futures_util::future::{BoxFuture, Fuse};
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -224,11 +227,14 @@ pub fn reader_stream<G: Send + 'static>(
     let deadline = options
         .max_connection
         .map(|d| tokio::time::Instant::now() + d);
+    let ending = async move { must_end(&stop, deadline).await }
+        .boxed()
+        .fuse();
     let state = Reader {
         source,
         options,
-        stop,
-        deadline,
+        ending,
+        idle: None,
         watch: None,
         cursor: 0,
         pending: VecDeque::new(),
@@ -293,8 +299,14 @@ pub fn spawn_reader<G: Send + 'static>(
 struct Reader<G> {
     source: ReaderSource,
     options: ReaderOptions,
-    stop: StopOn,
-    deadline: Option<tokio::time::Instant>,
+    /// Completes when the connection must end ([`must_end`]). Kept for the reader's life,
+    /// like `idle`: made anew for every wait, it registered with both cancellation tokens
+    /// (the shutdown token's waiter list is shared by every reader of the replica) and with
+    /// the timer, and unregistered again, for every event of every stream.
+    ending: Fuse<BoxFuture<'static, ()>>,
+    /// The keep-alive timer, moved forward before each wait (an extension, which the timer
+    /// takes without its lock).
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Set on the first poll (with the starting cursor).
     watch: Option<StreamWatch>,
     cursor: u64,
@@ -379,7 +391,7 @@ impl<G> Reader<G> {
     async fn pause(&mut self, pause: Duration) -> bool {
         tokio::select! {
             () = tokio::time::sleep(pause) => true,
-            () = must_end(&self.stop, self.deadline) => false,
+            () = &mut self.ending => false,
         }
     }
 
@@ -388,14 +400,24 @@ impl<G> Reader<G> {
         let Some(watch) = self.watch.as_mut() else {
             return;
         };
+        let keep_alive = tokio::time::Instant::now() + self.options.keep_alive;
+        let idle = match &mut self.idle {
+            Some(idle) => {
+                idle.as_mut().reset(keep_alive);
+                idle
+            }
+            None => self
+                .idle
+                .insert(Box::pin(tokio::time::sleep_until(keep_alive))),
+        };
         tokio::select! {
             changed = watch.changed() => {
                 if changed.is_err() {
                     self.done = true;
                 }
             }
-            () = must_end(&self.stop, self.deadline) => self.done = true,
-            () = tokio::time::sleep(self.options.keep_alive) => {
+            () = &mut self.ending => self.done = true,
+            () = idle.as_mut() => {
                 self.pending.push_back(Frame::KeepAlive);
             }
         }
