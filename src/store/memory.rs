@@ -11,9 +11,10 @@
 //! retention, apart from the open ones and in the order they ended, so the sweeper's work is
 //! proportional to what expires, not to what is kept: at thousands of SSE replies per second
 //! the store holds hundreds of thousands of ended streams, and a sweep that walked them all
-//! under the store's one lock (it had one then) stalled every request (p99 217 ms, max 462 ms at 6,000 SSE
-//! calls/s before; 7 ms and 27 ms after, BENCHMARKS.md). The sweeper runs every second, and
-//! what it removes is dropped after the lock is released.
+//! under the store's lock (one for all sessions then) stalled every request (p99 217 ms, max
+//! 462 ms at 6,000 SSE calls/s before; 7 ms and 27 ms after, BENCHMARKS.md). The sweeper runs
+//! every second, locks one shard at a time, and drops what it removed after the locks are
+//! released.
 //!
 //! An ended stream keeps only its events ([`EndedLog`]): no wake-up channel and no append
 //! times, and a packed key; about 0.3 KiB of resident memory per retained one-event reply
