@@ -62,6 +62,19 @@ async fn get_stream(http: &reqwest::Client, url: &str, sid: &str) -> SseReader {
     sse
 }
 
+/// An in-process server on port 0 with `registry`, auth off, the embedded store.
+fn embedded_app(registry: &Registry) -> Application {
+    let env: HashMap<String, String> = [
+        ("PORT", "0"),
+        ("HOST", "127.0.0.1"),
+        ("DISABLE_AUTH", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap()
+}
+
 /// An in-process server on port 0 with `registry`, auth off, its store in `redis`.
 fn redis_app(redis: &common::RedisServer, registry: &Registry) -> Application {
     let env: HashMap<String, String> = [
@@ -92,15 +105,6 @@ async fn result_of(res: reqwest::Response) -> Value {
 
 #[actix_web::test]
 async fn custom_tools_and_runtime_registry_changes() {
-    let env: HashMap<String, String> = [
-        ("PORT", "0"),
-        ("HOST", "127.0.0.1"),
-        ("DISABLE_AUTH", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let settings = Settings::load_from(&env, None).unwrap();
     let registry = Registry::new();
     registry.add_tool(
         ToolSpec::new("reverse", "Reverse a string")
@@ -129,7 +133,7 @@ async fn custom_tools_and_runtime_registry_changes() {
         Ok(json!({"messages": [{"role": "user", "content": {"type": "text", "text": format!("Tell me about {}", args["topic"])}}]}))
     }));
 
-    let app = Application::build(settings, registry.clone()).unwrap();
+    let app = embedded_app(&registry);
     let url = format!("http://127.0.0.1:{}/mcp", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -292,6 +296,21 @@ async fn standalone_notifications_keep_their_order() {
     let redis = common::RedisServer::start();
     let registry = Registry::new();
     let app = redis_app(&redis, &registry);
+    announced_order_is_kept(app, &registry).await;
+}
+
+/// The same with the embedded store, whose appends the actor makes at once, without its
+/// writer task.
+#[actix_web::test]
+async fn standalone_notifications_keep_their_order_in_the_embedded_store() {
+    let registry = Registry::new();
+    let app = embedded_app(&registry);
+    announced_order_is_kept(app, &registry).await;
+}
+
+/// 90 server events of three kinds, announced at once, arrive on the standalone stream in
+/// their order with ascending event ids.
+async fn announced_order_is_kept(app: Application, registry: &Registry) {
     let url = format!("http://127.0.0.1:{}/mcp", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -340,17 +359,8 @@ async fn standalone_notifications_keep_their_order() {
 /// the actors that can deliver it, not every live session of the replica.
 #[actix_web::test]
 async fn only_sessions_with_a_standalone_stream_listen_for_server_events() {
-    let env: HashMap<String, String> = [
-        ("PORT", "0"),
-        ("HOST", "127.0.0.1"),
-        ("DISABLE_AUTH", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
     let registry = Registry::new();
-    let app =
-        Application::build(Settings::load_from(&env, None).unwrap(), registry.clone()).unwrap();
+    let app = embedded_app(&registry);
     let url = format!("http://127.0.0.1:{}/mcp", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());

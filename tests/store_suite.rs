@@ -277,6 +277,40 @@ async fn memory_store_caps_live_sessions() {
     store.create_session(&record("c")).await.unwrap();
 }
 
+/// The embedded store appends at once (`append_now`), with `append`'s outcomes: the next
+/// sequence number, readers woken, `NotFound` for a missing session, an error after the end.
+#[tokio::test]
+async fn memory_store_appends_at_once_like_append() {
+    let store = MemoryStore::new(MemoryStoreConfig {
+        session_ttl: Duration::from_secs(60),
+        max_sessions: 0,
+        event_max_len: 10,
+        event_max_age: Duration::from_secs(60),
+        closed_retention: Duration::from_secs(60),
+    });
+    store.create_session(&record("a")).await.unwrap();
+    let data: Arc<str> = Arc::from("{\"n\":1}");
+    let mut watch = store.watch("a", "0", WatchScope::Local).await.unwrap();
+    assert_eq!(
+        store.append("a", "0", data.clone(), false).await.unwrap(),
+        1
+    );
+    assert!(matches!(store.append_now("a", "0", &data), Some(Ok(2))));
+    watch.changed().await.unwrap();
+    assert_eq!(*watch.borrow_and_update(), 2);
+    let read = store.read_after("a", "0", 0, 10).await.unwrap();
+    assert_eq!(
+        read.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(matches!(
+        store.append_now("gone", "0", &data),
+        Some(Err(StoreError::NotFound))
+    ));
+    store.close_stream("a", "0").await.unwrap();
+    assert!(matches!(store.append_now("a", "0", &data), Some(Err(_))));
+}
+
 /// The cap counts expired sessions out, and creations racing on several threads never pass it
 /// (the sessions are spread over shards with a lock each, the cap is shared).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -361,6 +395,17 @@ async fn redis_store_passes_the_suite() {
     // Let the listener connect so that watchers get pub/sub wake-ups too.
     tokio::time::sleep(Duration::from_millis(300)).await;
     run_suite(store.clone(), store.clone(), Duration::from_secs(2), 50).await;
+    // An append is a round trip: never done at once, and nothing is stored by asking.
+    store.create_session(&record("later")).await.unwrap();
+    assert!(store.append_now("later", "0", &Arc::from("x")).is_none());
+    assert!(
+        store
+            .read_after("later", "0", 0, 10)
+            .await
+            .unwrap()
+            .events
+            .is_empty()
+    );
     // A stream ended by its only event without the append script: another replica reads it
     // from the marker, and a session that is gone keeps no marker.
     store.create_session(&record("sole")).await.unwrap();

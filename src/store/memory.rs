@@ -258,6 +258,37 @@ impl MemoryStore {
             None => Err(StoreError::NotFound),
         }
     }
+
+    /// Appends an event (and ends the stream after it when `close` is set), under the lock of
+    /// the session's shard: nothing here waits.
+    fn append_locked(
+        &self,
+        session: &str,
+        stream: &str,
+        data: Arc<str>,
+        close: bool,
+    ) -> Result<u64, StoreError> {
+        let (max_len, max_age) = (self.config.event_max_len.max(1), self.config.event_max_age);
+        self.with_live(session, |e| {
+            if e.ended.contains_key(stream) {
+                return Err(StoreError::Corrupt(format!("stream {stream} is closed")));
+            }
+            let log = e.open(stream);
+            log.last_seq += 1;
+            let seq = log.last_seq;
+            let now = Instant::now();
+            log.events.push_back((seq, data, now));
+            while log.events.len() > max_len {
+                log.events.pop_front();
+            }
+            trim_age(log, now, max_age);
+            log.wake.send_replace(seq);
+            if close {
+                e.end(stream, now);
+            }
+            Ok(seq)
+        })
+    }
 }
 
 fn trim_age(log: &mut StreamLog, now: Instant, max_age: Duration) {
@@ -391,26 +422,17 @@ impl EventStore for MemoryStore {
         data: Arc<str>,
         close: bool,
     ) -> Result<u64, StoreError> {
-        let (max_len, max_age) = (self.config.event_max_len.max(1), self.config.event_max_age);
-        self.with_live(session, |e| {
-            if e.ended.contains_key(stream) {
-                return Err(StoreError::Corrupt(format!("stream {stream} is closed")));
-            }
-            let log = e.open(stream);
-            log.last_seq += 1;
-            let seq = log.last_seq;
-            let now = Instant::now();
-            log.events.push_back((seq, data, now));
-            while log.events.len() > max_len {
-                log.events.pop_front();
-            }
-            trim_age(log, now, max_age);
-            log.wake.send_replace(seq);
-            if close {
-                e.end(stream, now);
-            }
-            Ok(seq)
-        })
+        self.append_locked(session, stream, data, close)
+    }
+
+    /// Every append of this store is done at once.
+    fn append_now(
+        &self,
+        session: &str,
+        stream: &str,
+        data: &Arc<str>,
+    ) -> Option<Result<u64, StoreError>> {
+        Some(self.append_locked(session, stream, Arc::clone(data), false))
     }
 
     async fn close_stream(&self, session: &str, stream: &str) -> Result<(), StoreError> {

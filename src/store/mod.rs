@@ -145,6 +145,19 @@ pub trait EventStore: Send + Sync + 'static {
         data: Arc<str>,
         close: bool,
     ) -> Result<u64, StoreError>;
+    /// Appends `data` to a stream without ending it, at once, when this store never waits for
+    /// an append (the in-process store): the same outcome as `append(session, stream, data,
+    /// false)`. `None` when an append may wait (a network round trip): nothing was appended,
+    /// and the caller uses [`EventStore::append`]. Lets a session actor store its standalone
+    /// stream's notifications in order without a writer task in between.
+    fn append_now(
+        &self,
+        _session: &str,
+        _stream: &str,
+        _data: &Arc<str>,
+    ) -> Option<Result<u64, StoreError>> {
+        None
+    }
     /// Stores the only event of a stream and ends it: the stream was opened on this replica
     /// ([`EventStore::opened`]), nothing has been appended to it, and no other replica can know
     /// it (no runner record was stored, so none can take it over or watch it). A POST's SSE

@@ -104,12 +104,27 @@ impl SessionActor {
         self.events = Some(ctx.add_stream(events));
     }
 
-    /// Queues a notification for the standalone stream. One writer per actor stores the queue
-    /// in order: appends spawned one by one could overtake each other (each is a separate
-    /// Redis round trip), and the client would see `list_changed` notifications out of order.
+    /// Stores a notification on the standalone stream: at once if the store never waits,
+    /// otherwise through a queue that one writer per actor stores in order. Appends spawned one
+    /// by one could overtake each other (each is a separate Redis round trip), and the client
+    /// would see `list_changed` notifications out of order.
     /// The queue is bounded ([`OUTBOX_CAPACITY`]); when the store cannot keep up, further
     /// notifications are dropped with a warning rather than held without limit.
     fn notify_standalone(&mut self, ctx: &mut Context<Self>, message: Arc<str>) {
+        // A store that never waits (the embedded one) takes the notification at once, in order,
+        // without a writer task to wake for each. Only while no outbox exists: once one does,
+        // everything goes through it, so nothing overtakes what it still holds.
+        if self.outbox.is_none()
+            && let Some(stored) =
+                self.deps
+                    .events
+                    .append_now(&self.facts.id, STANDALONE_STREAM, &message)
+        {
+            if let Err(e) = stored {
+                tracing::debug!(error = %e, "could not store notification");
+            }
+            return;
+        }
         let outbox = match &self.outbox {
             Some(outbox) if !outbox.is_closed() => outbox.clone(),
             _ => {
