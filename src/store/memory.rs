@@ -23,14 +23,15 @@
 //! their growth holds the lock long.
 
 use super::memory_ended::{EndedLog, EndedStreams};
+use super::memory_log::{Log, StreamLog, trim_age};
 use super::memory_shards::Shards;
 use super::{
-    EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StoredEvent,
-    StreamInfo, StreamWatch, WatchScope,
+    EventBatch, EventStore, SessionPatch, SessionRecord, SessionStore, StoreError, StreamInfo,
+    StreamWatch, WatchScope,
 };
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -55,61 +56,6 @@ pub struct MemoryStoreConfig {
     pub event_max_age: Duration,
     /// How long an ended stream stays replayable.
     pub closed_retention: Duration,
-}
-
-/// An open stream: its events with their append times (trimmed by length and age) and the
-/// channel that wakes its readers.
-struct StreamLog {
-    events: VecDeque<(u64, Arc<str>, Instant)>,
-    last_seq: u64,
-    wake: watch::Sender<u64>,
-}
-
-impl StreamLog {
-    fn new() -> Self {
-        Self {
-            events: VecDeque::new(),
-            last_seq: 0,
-            wake: watch::channel(0).0,
-        }
-    }
-}
-
-/// A stream's events and state, open or ended.
-#[derive(Clone, Copy)]
-enum Log<'a> {
-    Open(&'a StreamLog),
-    Ended(&'a EndedLog),
-}
-
-impl Log<'_> {
-    fn last_seq(self) -> u64 {
-        match self {
-            Log::Open(l) => l.last_seq,
-            Log::Ended(l) => l.last_seq(),
-        }
-    }
-
-    fn closed(self) -> bool {
-        matches!(self, Log::Ended(_))
-    }
-
-    /// At most `limit` events after `after`.
-    fn after(self, after: u64, limit: usize) -> Vec<StoredEvent> {
-        match self {
-            Log::Open(l) => l
-                .events
-                .iter()
-                .filter(|(seq, _, _)| *seq > after)
-                .take(limit)
-                .map(|(seq, data, _)| StoredEvent {
-                    seq: *seq,
-                    data: Arc::clone(data),
-                })
-                .collect(),
-            Log::Ended(l) => l.after(after, limit),
-        }
-    }
 }
 
 struct Entry {
@@ -288,16 +234,6 @@ impl MemoryStore {
             }
             Ok(seq)
         })
-    }
-}
-
-fn trim_age(log: &mut StreamLog, now: Instant, max_age: Duration) {
-    while let Some((_, _, at)) = log.events.front() {
-        if now.duration_since(*at) > max_age {
-            log.events.pop_front();
-        } else {
-            break;
-        }
     }
 }
 

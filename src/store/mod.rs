@@ -15,6 +15,7 @@
 pub mod bus;
 pub mod memory;
 mod memory_ended;
+mod memory_log;
 mod memory_shards;
 pub mod memory_tasks;
 pub mod observe;
