@@ -17,21 +17,14 @@
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
 
 /// The broadcast channel of every open `GET` stream.
 struct Hub(broadcast::Sender<web::Bytes>);
 
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-}
-
 /// Announces `uri` to every open stream; returns the announcement time (µs since the epoch).
 fn announce(hub: &Hub, uri: &Value) -> u64 {
-    let at = now_us();
+    let at = crate::streams::now_us();
     let note = json!({"jsonrpc": "2.0", "method": "notifications/resources/updated",
         "params": {"uri": uri}});
     // No stream open is not an error: nobody is listening.

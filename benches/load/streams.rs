@@ -58,7 +58,8 @@ pub struct StreamsOutcome {
     pub generator_cpu_secs: f64,
 }
 
-fn now_us() -> u64 {
+/// Microseconds since the Unix epoch, this host's clock (the echo's announcements use it too).
+pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
