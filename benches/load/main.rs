@@ -24,6 +24,7 @@ mod support;
 mod authn;
 mod drive;
 mod echo;
+mod goals;
 mod http;
 mod inflight;
 mod mcp;

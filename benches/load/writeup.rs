@@ -16,6 +16,8 @@ pub struct Parts<'a> {
     pub clients: usize,
     /// Rounds.
     pub rounds: usize,
+    /// Rounds of the auth runs.
+    pub auth_rounds: usize,
     /// Measured seconds per run.
     pub run_secs: f64,
     /// The goals.
@@ -86,9 +88,9 @@ pub fn section(p: Parts<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "\n**Goals** (each ratio: the median over {} rounds of the ratio within a round, where \
-         the two systems ran back to back):\n",
-        p.rounds
+        "\n**Goals** (each ratio: the median over {} rounds ({} for auth) of the ratio within a \
+         round, where the two systems ran back to back):\n",
+        p.rounds, p.auth_rounds
     );
     out.push_str(&goals_table(p.goals));
     let _ = writeln!(
@@ -125,8 +127,10 @@ pub fn section(p: Parts<'_>) -> String {
     out.push_str(&markdown_table(p.init));
     let _ = writeln!(
         out,
-        "\n**Auth** (mcp-hive, embedded store, JSON replies; cached rows: the same token on every \
-         call; the last row: a new RS256 token on every call, so every call verifies a signature):\n"
+        "\n**Auth** (mcp-hive, embedded store, JSON replies; the median of {} rounds; cached \
+         rows: the same token on every call; the last row: a new RS256 token on every call, so \
+         every call verifies a signature):\n",
+        p.auth_rounds
     );
     out.push_str(&markdown_table(p.auth));
     let _ = writeln!(
@@ -146,4 +150,34 @@ pub fn section(p: Parts<'_>) -> String {
     out.push_str(&rounds_list(p.series));
     out.push_str(&rounds_list(p.auth_series));
     out
+}
+
+/// Writes the two plots the section links to under `benches/plots/`: full-speed throughput per
+/// system (`full`) and the latency percentiles at half of each maximum rate (`latency`: p50,
+/// p90, p99, p99.9 and max in ms per system).
+pub fn plots(
+    throughput_title: &str,
+    full: &[Row],
+    latency: &[(String, [f64; 5])],
+) -> Result<(), String> {
+    let bars: Vec<(String, f64)> = full
+        .iter()
+        .map(|r| (format!("{} ({})", r.system, r.mode), r.rate))
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/plots");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create benches/plots: {e}"))?;
+    let write = |name: &str, svg: String| {
+        std::fs::write(dir.join(name), svg).map_err(|e| format!("write {name}: {e}"))
+    };
+    write(
+        "load-throughput.svg",
+        crate::report::bar_chart_svg(throughput_title, "calls/s", &bars),
+    )?;
+    write(
+        "load-latency.svg",
+        crate::report::percentile_svg(
+            "tools/call latency at half of each maximum rate (open loop)",
+            latency,
+        ),
+    )
 }
