@@ -5,7 +5,7 @@
 //! The store is the source of truth; a session actor is a cache of its record. Keys, TTLs and
 //! trimming are store concerns, MCP methods are not: the store sees records, streams of opaque
 //! payloads and sequence numbers. Every backend must pass the behavioural suite in
-//! `tests/store_suite.rs`.
+//! `tests/store_suite/`.
 //!
 //! Event-log contract: `append` returns the new event's sequence number (1, 2, 3 ... per
 //! stream) and wakes watchers; readers call `read_after(cursor)` and wait on `watch` for more.
