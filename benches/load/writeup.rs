@@ -44,26 +44,9 @@ pub struct Parts<'a> {
 
 /// Renders the section.
 pub fn section(p: Parts<'_>) -> String {
-    let commit = support::command_output("git", &["rev-parse", "--short", "HEAD"])
-        .unwrap_or_else(|| "unknown".into());
-    let date = support::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
-        .unwrap_or_else(|| "unknown date".into());
-    let redis = support::command_output("redis-server", &["--version"])
-        .and_then(|v| {
-            v.split_whitespace()
-                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
-        })
-        .unwrap_or_else(|| "?".into());
-    let dirty = support::command_output("git", &["status", "--porcelain", "--", "src"])
-        .map_or(0, |s| s.lines().count());
-    let revision = if dirty > 0 {
-        format!(
-            "commit `{commit}` plus uncommitted changes to {dirty} files under `src/` (concurrent \
-             work in the working tree the benchmark built)"
-        )
-    } else {
-        format!("commit `{commit}`")
-    };
+    let run = support::RunIdentity::now();
+    let (date, redis) = (&run.date, support::redis_version());
+    let revision = format!("commit `{}`{}", run.commit, run.dirty_note());
     let after = support::load_average();
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let busy = after.parse::<f64>().is_ok_and(|a| a > cpus as f64)
