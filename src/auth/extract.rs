@@ -74,7 +74,7 @@ impl FromRequest for Caller {
             // recognised by its version header and gets no `"id": null`.
             let modern = req
                 .headers()
-                .get("mcp-protocol-version")
+                .get(&crate::http::headers::PROTOCOL_VERSION_NAME)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(crate::protocol::stateless::is_modern_version);
             let caller = auth

@@ -59,7 +59,7 @@ pub async fn post(
     tag_rpc(&req, &value);
     let raw_version = req
         .headers()
-        .get(headers::PROTOCOL_VERSION)
+        .get(&headers::PROTOCOL_VERSION_NAME)
         .and_then(|v| v.to_str().ok());
     if session_id.is_none() && selects_stateless(raw_version, &value) {
         return crate::http::stateless::post(&req, caller, &auth, value, &state).await;
@@ -245,7 +245,7 @@ async fn initialize(
     tracing::info!(session = handle.id(), version = %version, requested, "session created");
     let result = state.sessions.server().initialize_result(version);
     Ok(HttpResponse::Ok()
-        .insert_header((headers::SESSION_ID, handle.id()))
+        .insert_header((headers::SESSION_ID_NAME, handle.id()))
         .json(response_value(&r.id, result)))
 }
 

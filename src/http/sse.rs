@@ -22,7 +22,7 @@
 
 use crate::http::McpState;
 use crate::http::error::HttpError;
-use crate::http::headers::SESSION_ID;
+use crate::http::headers::SESSION_ID_NAME;
 use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -131,15 +131,13 @@ pub async fn respond(
     headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     // The id was checked as visible ASCII (or generated here): it is always a valid value.
     if let Ok(id) = HeaderValue::from_str(&s.session) {
-        headers.insert(SESSION_ID_HEADER, id);
+        headers.insert(SESSION_ID_NAME, id);
     }
     Ok(res)
 }
 
 /// Asks proxies such as nginx not to buffer the stream.
 const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
-/// `Mcp-Session-Id`, as a header name built once.
-const SESSION_ID_HEADER: HeaderName = HeaderName::from_static(SESSION_ID);
 
 /// Whether a frame ends the wait for the head: any frame but the priming event (an event
 /// without data), so a message, a keep-alive (or the stream's end, see [`until_first`]).

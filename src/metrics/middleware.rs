@@ -138,7 +138,7 @@ fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
 fn header_version(req: &HttpRequest, tag: Option<&RequestTag>) -> &'static str {
     let header = req
         .headers()
-        .get("mcp-protocol-version")
+        .get(&crate::http::headers::PROTOCOL_VERSION_NAME)
         .and_then(|v| v.to_str().ok());
     version_label(tag.and_then(|t| t.protocol_version.as_deref()).or(header))
 }

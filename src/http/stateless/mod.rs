@@ -30,6 +30,7 @@ use crate::protocol::mrtr::state::Sealer;
 use crate::protocol::stateless::{self, Failure, Headers, errors, params};
 use crate::protocol::tasks::service::TaskService;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{AsHeaderName, HeaderName};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 use std::sync::Arc;
@@ -43,7 +44,12 @@ pub struct StatelessLane {
     pub tasks: TaskService,
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+/// `Mcp-Method` and `Mcp-Name` (2026-07-28 standard headers) as header names: a lookup by
+/// `&str` parses and copies the name every time (see [`crate::http::headers::SESSION_ID_NAME`]).
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+fn header(req: &HttpRequest, name: impl AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -81,9 +87,9 @@ pub async fn post(
     };
     let id = request.id.clone();
     let headers = Headers {
-        version: header(req, "mcp-protocol-version"),
-        method: header(req, "mcp-method"),
-        name: header(req, "mcp-name"),
+        version: header(req, &crate::http::headers::PROTOCOL_VERSION_NAME),
+        method: header(req, &MCP_METHOD),
+        name: header(req, &MCP_NAME),
     };
     let valid = match stateless::validate(headers, request) {
         Ok(v) => v,
