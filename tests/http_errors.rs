@@ -140,6 +140,36 @@ async fn session_header_rules() {
         StatusCode::NOT_FOUND
     );
 
+    // A malformed session id (a space is not visible ASCII): 400 with a JSON-RPC body on POST,
+    // GET and DELETE; on POST the Accept check still comes first (406).
+    let bad = "not a session";
+    let post = |accept: &'static str| {
+        c.http
+            .post(&c.url)
+            .header("Content-Type", "application/json")
+            .header("Accept", accept)
+            .header("Mcp-Session-Id", bad)
+            .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
+    };
+    let res = post("application/json, text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_jsonrpc_error(&res.json().await.unwrap(), -32000);
+    let res = post("application/json").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+    for req in [c.http.get(&c.url), c.http.delete(&c.url)] {
+        let res = req
+            .header("Accept", "text/event-stream")
+            .header("Mcp-Session-Id", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_jsonrpc_error(&res.json().await.unwrap(), -32000);
+    }
+
     // Session ids are 128-bit hex: visible ASCII.
     c.session = None;
     c.initialize("2025-11-25", json!({})).await;

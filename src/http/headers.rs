@@ -108,12 +108,6 @@ pub fn parse_session_id(value: &HeaderValue) -> Result<String, HttpError> {
         .ok_or_else(|| HttpError::bad_request("Bad Request: malformed Mcp-Session-Id header"))
 }
 
-/// The `Mcp-Session-Id` header, required on every request but `initialize` (400 when missing).
-pub fn require_session_id(req: &HttpRequest) -> Result<String, HttpError> {
-    session_id(req)?
-        .ok_or_else(|| HttpError::bad_request("Bad Request: Mcp-Session-Id header is required"))
-}
-
 /// The `MCP-Protocol-Version` header, if present; 400 for an unsupported value
 /// (2025-06-18 `basic/transports.mdx`, "Protocol Version Header").
 pub fn protocol_version(req: &HttpRequest) -> Result<Option<ProtocolVersion>, HttpError> {

@@ -49,10 +49,10 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
-    tag_session(&req, &caller);
+    let session_id = tag_session(&req, &caller);
     headers::require_json_content_type(&req)?;
     headers::require_post_accept(&req)?;
-    let session_id = headers::session_id(&req)?;
+    let session_id = session_id?;
     let body = read_body(&req, payload, state.settings.server.max_body_bytes).await?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::BadRequest(ErrorObject::parse_error(e)))?;
@@ -167,16 +167,19 @@ pub async fn post(
 }
 
 /// Records the session header (when well-formed) and the caller for the access log before any
-/// other check can fail.
-fn tag_session(req: &HttpRequest, caller: &Caller) {
-    let session = headers::session_id(req).ok().flatten();
+/// other check can fail, and returns the parsed header for the handler (parsed once: 400 when
+/// malformed, to be raised after the checks that come first).
+fn tag_session(req: &HttpRequest, caller: &Caller) -> Result<Option<String>, HttpError> {
+    let session = headers::session_id(req);
+    let tagged = session.as_ref().ok().and_then(Clone::clone);
     let who = caller
         .principal()
         .and_then(|p| p.subject.clone().or_else(|| p.client_id.clone()));
     tag(req, |t| {
-        t.session = session;
+        t.session = tagged;
         t.caller = who;
     });
+    session
 }
 
 fn reply_mode(mode: ResponseMode, messages: &[Message]) -> ReplyMode {
@@ -311,13 +314,11 @@ pub async fn get(
     caller: Caller,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
-    tag_session(&req, &caller);
-    if headers::session_id(&req)?.is_none() {
+    let Some(session_id) = tag_session(&req, &caller)? else {
         return Ok(without_session("GET"));
-    }
+    };
     headers::require_get_accept(&req)?;
     headers::protocol_version(&req)?;
-    let session_id = headers::require_session_id(&req)?;
     let last = headers::last_event_id(&req)?;
     tag(&req, |t| {
         t.session = Some(session_id.clone());
@@ -383,12 +384,10 @@ pub async fn delete(
     caller: Caller,
     state: web::Data<McpState>,
 ) -> Result<HttpResponse, HttpError> {
-    tag_session(&req, &caller);
-    if headers::session_id(&req)?.is_none() {
+    let Some(session_id) = tag_session(&req, &caller)? else {
         return Ok(without_session("DELETE"));
-    }
+    };
     headers::protocol_version(&req)?;
-    let session_id = headers::require_session_id(&req)?;
     tag(&req, |t| {
         t.session = Some(session_id.clone());
         t.mcp_method = Some("DELETE".into());
