@@ -33,6 +33,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Buckets of MCP operations: sub-millisecond answers to the conventions' 300 s.
@@ -86,6 +87,11 @@ pub struct Metrics {
     streams: Family<StreamLabels, Gauge>,
     replayed: Counter,
     token_cache: Family<ResultLabels, Counter>,
+    /// The `hit` and `miss` series of `token_cache`, taken from the family at their first use:
+    /// every authenticated request counts one, and a family lookup hashes its labels (SipHash,
+    /// fixed by the crate) under a read lock shared by the workers.
+    token_cache_hit: OnceLock<Counter>,
+    token_cache_miss: OnceLock<Counter>,
     introspections: Family<ResultLabels, Counter>,
     jwks_fetches: Family<ResultLabels, Counter>,
     rate_limited: Family<BackendLabels, Counter>,
@@ -115,6 +121,8 @@ impl Metrics {
             streams: Family::default(),
             replayed: Counter::default(),
             token_cache: Family::default(),
+            token_cache_hit: OnceLock::new(),
+            token_cache_miss: OnceLock::new(),
             introspections: Family::default(),
             jwks_fetches: Family::default(),
             rate_limited: Family::default(),
@@ -322,9 +330,17 @@ impl crate::store::StoreObserver for Metrics {
 
 impl crate::auth::observe::AuthObserver for Metrics {
     fn token_cache(&self, hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        self.token_cache
-            .get_or_create(&ResultLabels { result })
+        let (series, result) = if hit {
+            (&self.token_cache_hit, "hit")
+        } else {
+            (&self.token_cache_miss, "miss")
+        };
+        series
+            .get_or_init(|| {
+                self.token_cache
+                    .get_or_create(&ResultLabels { result })
+                    .clone()
+            })
             .inc();
     }
 
