@@ -121,7 +121,10 @@ pub async fn post(
     }
     let messages = payload.into_messages();
     let prime = handle.version().sends_priming_event();
-    let (parcel, principal) = (Parcel::new(messages), caller.shared_principal());
+    let (parcel, principal) = (
+        Parcel::decoded_from(messages, body),
+        caller.shared_principal(),
+    );
     let reply = state
         .sessions
         .with_retry(handle, |h| {

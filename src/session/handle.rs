@@ -13,6 +13,7 @@ use crate::session::event_id::STANDALONE_STREAM;
 use crate::store::SessionPatch;
 use crate::store::StoreError;
 use actix::Addr;
+use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::sync::Arc;
@@ -24,17 +25,39 @@ use tokio_util::sync::CancellationToken;
 /// stay here, so [`crate::session::SessionRegistry::with_retry`] hands the same parcel to the
 /// rehydrated actor: a request's messages are never copied for the retry.
 #[derive(Clone)]
-pub struct Parcel(Arc<Mutex<Option<Vec<Message>>>>);
+pub struct Parcel {
+    messages: Arc<Mutex<Option<Vec<Message>>>>,
+    /// The body the messages were decoded from, when the transport has one (Streamable HTTP):
+    /// what a runner record decodes its requests from, only if it is ever stored
+    /// ([`crate::session::runner_gate`]).
+    body: Option<Bytes>,
+}
 
 impl Parcel {
     /// A parcel holding `messages`.
     pub fn new(messages: Vec<Message>) -> Self {
-        Self(Arc::new(Mutex::new(Some(messages))))
+        Self {
+            messages: Arc::new(Mutex::new(Some(messages))),
+            body: None,
+        }
+    }
+
+    /// A parcel holding `messages`, decoded from the JSON `body` (a message or a batch).
+    pub fn decoded_from(messages: Vec<Message>, body: Bytes) -> Self {
+        Self {
+            body: Some(body),
+            ..Self::new(messages)
+        }
     }
 
     /// The messages, once: `None` after an actor took them.
     pub(crate) fn take(&self) -> Option<Vec<Message>> {
-        self.0.lock().take()
+        self.messages.lock().take()
+    }
+
+    /// The body the messages were decoded from, if the transport gave it.
+    pub(crate) fn body(&self) -> Option<&Bytes> {
+        self.body.as_ref()
     }
 }
 

@@ -6,6 +6,7 @@
 //! the standalone stream read by the `/sse` connection (HTTP+SSE, 2024-11-05) or by stdout.
 
 use super::SessionActor;
+use super::takeover::{RecordedRequests, RunnerRecord};
 use crate::protocol::jsonrpc::Message;
 use crate::session::event_id::{STANDALONE_STREAM, new_stream_id};
 use crate::session::handle::{Connection, PostReply, ReplyMode, SessionError, SessionHandle};
@@ -336,18 +337,17 @@ impl SessionActor {
         if !self.deps.shared_store {
             return None;
         }
-        let record = super::takeover::RunnerRecord {
-            replica: self.deps.replica.to_string(),
-            requests: messages
-                .iter()
-                .filter(|m| m.is_request())
-                .map(Message::to_value)
-                .collect(),
-            principal: msg.principal.as_deref().cloned(),
-        };
+        // Built when it is stored, if ever: most streams end first.
+        let requests = RecordedRequests::of(msg.parcel.body(), messages);
+        let (replica, principal) = (Arc::clone(&self.deps.replica), msg.principal.clone());
         let runners = Arc::clone(&self.deps.runners);
         let (session, stream) = (Arc::clone(&self.facts.id), stream.to_owned());
         let store = async move {
+            let record = RunnerRecord {
+                replica: replica.to_string(),
+                requests: requests.into_values(),
+                principal: principal.as_deref().cloned(),
+            };
             if let Err(e) = runners.set_runner(&session, &stream, record.encode()).await {
                 tracing::warn!(session = %session, stream = %stream, error = %e, "could not store a runner record");
             }

@@ -22,12 +22,13 @@
 use super::SessionActor;
 use crate::principal::Principal;
 use crate::protocol::effects::safe_to_repeat;
-use crate::protocol::jsonrpc::{ErrorObject, Message, Request, RequestId, codes};
+use crate::protocol::jsonrpc::{ErrorObject, Message, Payload, Request, RequestId, codes};
 use crate::protocol::server::Outcome;
 use crate::session::deps::SessionDeps;
 use crate::session::request::{PostStream, ReplyTarget};
 use crate::store::StoreError;
 use actix::prelude::*;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -60,6 +61,56 @@ impl RunnerRecord {
     pub fn encode(&self) -> Arc<str> {
         Arc::from(serde_json::to_string(self).unwrap_or_default())
     }
+}
+
+/// Where the requests of a record not stored yet come from. Most POST streams end before
+/// their record would be stored ([`crate::session::runner_gate`]), so the requests are turned
+/// into JSON values only when it is: from the POST body they were decoded from (a shared
+/// buffer, not a copy), or, for a transport that gives no body, values made at once.
+pub(crate) enum RecordedRequests {
+    /// The JSON body of the POST (a message or a batch), as received.
+    Body(Bytes),
+    /// The requests themselves.
+    Values(Vec<Value>),
+}
+
+impl RecordedRequests {
+    /// The requests among `messages`, decoded from `body` when the record is stored if there
+    /// is one.
+    pub(crate) fn of(body: Option<&Bytes>, messages: &[Message]) -> Self {
+        match body {
+            Some(body) => Self::Body(body.clone()),
+            None => Self::Values(request_values(messages)),
+        }
+    }
+
+    /// The requests as the record holds them.
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        match self {
+            Self::Values(values) => values,
+            Self::Body(body) => {
+                let decoded = serde_json::from_slice::<Value>(&body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| Payload::from_value(v).map_err(|e| e.message));
+                match decoded {
+                    Ok(payload) => request_values(payload.messages()),
+                    // The same bytes were decoded before the POST was accepted.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a runner record's body no longer decodes");
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn request_values(messages: &[Message]) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m.is_request())
+        .map(Message::to_value)
+        .collect()
 }
 
 /// Renews this replica's lease until the process ends.
@@ -217,5 +268,44 @@ impl SessionActor {
                 }
             }
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decoded(body: &Value) -> (Bytes, Vec<Message>) {
+        let bytes = Bytes::from(body.to_string());
+        let payload = Payload::from_value(body.clone()).unwrap();
+        (bytes, payload.into_messages())
+    }
+
+    #[test]
+    fn requests_decoded_from_the_body_are_those_made_at_once() {
+        let batch = json!([
+            {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+             "params": {"name": "echo", "arguments": {"text": "é \"q\""}}},
+            {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progress": 1}},
+            {"jsonrpc": "2.0", "id": "r-1", "result": {}},
+            {"jsonrpc": "2.0", "id": "s", "method": "ping"}
+        ]);
+        let (body, messages) = decoded(&batch);
+        let eager = RecordedRequests::of(None, &messages).into_values();
+        let lazy = RecordedRequests::of(Some(&body), &messages).into_values();
+        assert_eq!(
+            eager.len(),
+            2,
+            "the notification and the response are no requests"
+        );
+        assert_eq!(lazy, eager);
+        assert_eq!(lazy[0]["params"]["arguments"]["text"], "é \"q\"");
+        assert_eq!(lazy[1]["id"], "s");
+
+        let single = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let (body, messages) = decoded(&single);
+        let lazy = RecordedRequests::of(Some(&body), &messages).into_values();
+        assert_eq!(lazy, [single]);
     }
 }
