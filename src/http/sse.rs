@@ -10,7 +10,8 @@
 //! round trip away, which made every quick SSE reply two writes on the connection (and two
 //! wake-ups of the client) instead of one. Before arming the hold's timer the head looks again
 //! after a turn of its thread's queue ([`QUICK_LOOKS`]): a reply computed on the same thread is
-//! usually ready by then, and the timer cost a system call per request.
+//! usually ready by then, and the timer cost a system call per request. With a shared store it
+//! does not look: the reply is a store round trip away, which a turn of the queue never sees.
 //!
 //! The same wait makes the head the point where a POST whose session is unconfirmed
 //! ([`crate::session::Found::unconfirmed`]: a request that changes nothing, on a live actor,
@@ -104,7 +105,14 @@ pub async fn respond(
     let frames = reader_stream(source, options, stop, guard);
     let frames = if s.fresh {
         let mut frames = frames.fuse();
-        let head = until_first(&mut frames, HEAD_HOLD, is_message).await;
+        // With a shared store the first message is a store round trip away, which no turn of
+        // this thread's queue can see (its reply is read by the I/O driver): no quick looks.
+        let looks = if state.sessions.shared_store() {
+            0
+        } else {
+            QUICK_LOOKS
+        };
+        let head = until_first(&mut frames, HEAD_HOLD, looks, is_message).await;
         if s.unconfirmed
             && !head.iter().any(carries_message)
             && !state.sessions.confirm(&s.session).await?
@@ -162,20 +170,25 @@ where
     S: Stream<Item = T> + Unpin,
 {
     let mut items = items.fuse();
-    let head = until_first(&mut items, hold, ends_wait).await;
+    let head = until_first(&mut items, hold, QUICK_LOOKS, ends_wait).await;
     futures_util::stream::iter(head).chain(items)
 }
 
 /// The items `items` yields up to and including the first one `ends_wait` accepts, or up to
 /// its end or `hold`, whichever comes first: what an SSE response sends with its head (see the
-/// module docs). `items` keeps what comes later (polling it is cancel-safe).
-async fn until_first<S, T>(items: &mut S, hold: Duration, ends_wait: impl Fn(&T) -> bool) -> Vec<T>
+/// module docs). `items` keeps what comes later (polling it is cancel-safe). Before arming the
+/// hold's timer it looks again after a turn of the thread's queue, `looks` times.
+async fn until_first<S, T>(
+    items: &mut S,
+    hold: Duration,
+    mut looks: u32,
+    ends_wait: impl Fn(&T) -> bool,
+) -> Vec<T>
 where
     S: Stream<Item = T> + Unpin,
 {
     let until = tokio::time::Instant::now() + hold;
     let mut head = Vec::new();
-    let mut looks = QUICK_LOOKS;
     loop {
         let next = match items.next().now_or_never() {
             Some(next) => next,
@@ -204,7 +217,10 @@ where
 /// moves to the worker its requests arrive on), already queued when the head starts to wait,
 /// so it is usually ready after one turn. Arming the timer instead cost a system call per
 /// request: registering a timer earlier than any the runtime has pending wakes its driver
-/// (an `eventfd` write), 0.9 per embedded SSE call before this.
+/// (an `eventfd` write), 0.9 per embedded SSE call before this. With a shared store the looks
+/// are skipped: the reply is stored by a round trip whose answer only the runtime's I/O driver
+/// reads, which a turn of the queue does not run, so each look was a wasted poll of the whole
+/// connection (its request decoder, the middleware and the handler).
 const QUICK_LOOKS: u32 = 2;
 
 /// Yields once by waking itself: the task goes to the back of its thread's local queue, behind
@@ -258,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn a_reply_ready_within_the_hold_goes_out_with_the_head() {
         let mut frames = primed(Duration::from_millis(5), "reply").fuse();
-        let head = until_first(&mut frames, Duration::from_secs(5), is_message).await;
+        let head = until_first(&mut frames, Duration::from_secs(5), QUICK_LOOKS, is_message).await;
         assert_eq!(data(&head), ["", "reply"]);
         assert!(frames.next().await.is_none(), "nothing left but the end");
     }
@@ -278,16 +294,57 @@ mod tests {
                 let _ = tx.send(event("reply"));
             });
             let mut frames = stream::poll_fn(move |cx| rx.poll_recv(cx)).fuse();
-            let head = until_first(&mut frames, Duration::from_secs(5), is_message).await;
+            let head =
+                until_first(&mut frames, Duration::from_secs(5), QUICK_LOOKS, is_message).await;
             assert_eq!(data(&head), ["", "reply"]);
         });
+    }
+
+    /// `primed`, counting how often it is polled.
+    fn counted(
+        delay: Duration,
+    ) -> (
+        impl Stream<Item = Frame> + Unpin,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut inner = primed(delay, "reply");
+        let counter = Arc::clone(&polls);
+        let frames = stream::poll_fn(move |cx| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            inner.poll_next_unpin(cx)
+        });
+        (frames.fuse(), polls)
+    }
+
+    #[tokio::test]
+    async fn without_quick_looks_a_reply_a_round_trip_away_costs_no_extra_polls() {
+        let (mut quick, quick_polls) = counted(Duration::from_millis(5));
+        let head = until_first(&mut quick, Duration::from_secs(5), QUICK_LOOKS, is_message).await;
+        assert_eq!(data(&head), ["", "reply"]);
+        let (mut armed, armed_polls) = counted(Duration::from_millis(5));
+        let head = until_first(&mut armed, Duration::from_secs(5), 0, is_message).await;
+        assert_eq!(data(&head), ["", "reply"], "the same head");
+        let (quick, armed) = (
+            quick_polls.load(std::sync::atomic::Ordering::Relaxed),
+            armed_polls.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        // The priming event, a look that finds nothing, the armed wait and its wake-up.
+        assert!(armed <= 4, "{armed} polls without looks");
+        assert_eq!(quick, armed + QUICK_LOOKS as usize, "each look is a poll");
     }
 
     #[tokio::test]
     async fn a_slow_reply_does_not_hold_the_head_beyond_the_hold() {
         let mut frames = primed(Duration::from_millis(600), "late").fuse();
         let started = Instant::now();
-        let head = until_first(&mut frames, Duration::from_millis(20), is_message).await;
+        let head = until_first(
+            &mut frames,
+            Duration::from_millis(20),
+            QUICK_LOOKS,
+            is_message,
+        )
+        .await;
         assert!(started.elapsed() < Duration::from_millis(400));
         assert_eq!(data(&head), [""], "only the priming event");
         let rest: Vec<Frame> = frames.collect().await;
@@ -297,12 +354,12 @@ mod tests {
     #[tokio::test]
     async fn a_stream_ending_within_the_hold_is_not_polled_again() {
         let mut frames = stream::iter([event("")]).boxed().fuse();
-        let head = until_first(&mut frames, Duration::from_secs(5), is_message).await;
+        let head = until_first(&mut frames, Duration::from_secs(5), QUICK_LOOKS, is_message).await;
         assert_eq!(data(&head), [""]);
         // The response chains the rest: a fused stream answers `None` again.
         assert!(frames.next().await.is_none());
         let mut kept = stream::iter([Frame::KeepAlive, event("x")]).boxed().fuse();
-        let head = until_first(&mut kept, Duration::from_secs(5), is_message).await;
+        let head = until_first(&mut kept, Duration::from_secs(5), QUICK_LOOKS, is_message).await;
         assert_eq!(data(&head), ["keep-alive"], "a keep-alive sends the head");
     }
 }

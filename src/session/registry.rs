@@ -131,6 +131,11 @@ impl SessionRegistry {
         &self.deps.sessions
     }
 
+    /// Whether other replicas share the store (Redis): every event is then a round trip away.
+    pub fn shared_store(&self) -> bool {
+        self.deps.shared_store
+    }
+
     /// Number of live actors on this replica.
     pub fn live_actors(&self) -> usize {
         self.deps.live.lock().len()
