@@ -151,7 +151,6 @@ pub async fn post(
         }
         PostReply::Stream { stream, connection } => {
             respond(
-                &req,
                 &state,
                 StreamRequest {
                     session: session_id,
@@ -365,7 +364,6 @@ pub async fn get(
         })
         .await?;
     respond(
-        &req,
         &state,
         StreamRequest {
             session: session_id,

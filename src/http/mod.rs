@@ -10,6 +10,7 @@
 
 pub mod access_log;
 pub mod error;
+pub mod event_stream;
 pub mod headers;
 pub mod health;
 pub mod legacy_sse;

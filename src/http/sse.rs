@@ -1,4 +1,4 @@
-//! Turns a session stream into a `text/event-stream` response (actix-web-lab `Sse`): a `retry`
+//! Turns a session stream into a `text/event-stream` response ([`event_stream`]): a `retry`
 //! hint first, the 2025-11-25 priming event when the session negotiated it, one `message` event
 //! per JSON-RPC message with its `<stream>-<seq>` id, keep-alive comments, and
 //! `X-Accel-Buffering: no` so proxies such as nginx do not buffer the stream.
@@ -23,13 +23,14 @@
 
 use crate::http::McpState;
 use crate::http::error::HttpError;
+use crate::http::event_stream;
 use crate::http::headers::SESSION_ID_NAME;
 use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, Responder};
-use actix_web_lab::sse::{Data, Event, Sse};
+use actix_web::HttpResponse;
+use actix_web::http::header::HeaderValue;
 use futures_util::future::Either;
+use futures_util::stream::Fuse;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,11 +66,7 @@ pub struct StreamRequest {
 /// Builds the SSE response, whose body reads the stream; for a fresh POST stream, after its
 /// first message or [`HEAD_HOLD`], whichever comes first (see the module docs). 404 when an
 /// unconfirmed session turns out to be gone; 503 when the store cannot say.
-pub async fn respond(
-    req: &HttpRequest,
-    state: &McpState,
-    s: StreamRequest,
-) -> Result<HttpResponse, HttpError> {
+pub async fn respond(state: &McpState, s: StreamRequest) -> Result<HttpResponse, HttpError> {
     let settings = &state.settings;
     let options = ReaderOptions {
         prime: s.prime,
@@ -103,7 +100,7 @@ pub async fn respond(
         after: s.after,
     };
     let frames = reader_stream(source, options, stop, guard);
-    let frames = if s.fresh {
+    let (head, frames) = if s.fresh {
         let mut frames = frames.fuse();
         // With a shared store the first message is a store round trip away, which no turn of
         // this thread's queue can see (its reply is read by the I/O driver): no quick looks.
@@ -119,33 +116,28 @@ pub async fn respond(
         {
             return Err(HttpError::SessionNotFound);
         }
-        Either::Left(futures_util::stream::iter(head).chain(frames))
+        (head, Either::Left(frames))
     } else {
-        Either::Right(frames)
+        (Vec::new(), Either::Right(frames))
     };
-    let events = frames.map(|frame| -> Event {
-        match frame {
-            Frame::Event { id, data } => Data::new(data.to_string()).id(id).into(),
-            Frame::KeepAlive => Event::Comment("keep-alive".into()),
-        }
-    });
-    let mut res = Sse::from_infallible_stream(events)
-        .with_retry_duration(Duration::from_millis(settings.sse.retry_ms))
-        .respond_to(req)
-        .map_into_boxed_body();
-    // Inserted into the response directly: `customize().insert_header(..)` parses each name
-    // and rebuilds the header map, a measurable share of an SSE reply's CPU.
-    let headers = res.headers_mut();
-    headers.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
+    let retry = Some(Duration::from_millis(settings.sse.retry_ms));
+    let head = head.into_iter().map(to_event).collect();
+    let mut res = event_stream::respond(retry, head, frames.map(to_event));
     // The id was checked as visible ASCII (or generated here): it is always a valid value.
     if let Ok(id) = HeaderValue::from_str(&s.session) {
-        headers.insert(SESSION_ID_NAME, id);
+        res.headers_mut().insert(SESSION_ID_NAME, id);
     }
     Ok(res)
 }
 
-/// Asks proxies such as nginx not to buffer the stream.
-const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+/// A session stream's frame as an SSE event: `id` and `data` (no event name), or the
+/// keep-alive comment.
+fn to_event(frame: Frame) -> russe::Event {
+    match frame {
+        Frame::Event { id, data } => event_stream::message(Some(&id), &data),
+        Frame::KeepAlive => event_stream::keep_alive(),
+    }
+}
 
 /// Whether a frame ends the wait for the head: any frame but the priming event (an event
 /// without data), so a message, a keep-alive (or the stream's end, see [`until_first`]).
@@ -159,19 +151,19 @@ fn carries_message(frame: &Frame) -> bool {
     matches!(frame, Frame::Event { data, .. } if !data.is_empty())
 }
 
-/// `items`, with what [`until_first`] gathers within `hold` taken before the head is sent, so
-/// those items leave in the same write as the head.
-pub(crate) async fn with_held_head<S, T>(
+/// What [`until_first`] gathers of `items` within `hold` (sent with the response's head), and
+/// the rest of `items`.
+pub(crate) async fn held_head<S, T>(
     items: S,
     hold: Duration,
     ends_wait: impl Fn(&T) -> bool,
-) -> impl Stream<Item = T>
+) -> (Vec<T>, Fuse<S>)
 where
     S: Stream<Item = T> + Unpin,
 {
     let mut items = items.fuse();
     let head = until_first(&mut items, hold, QUICK_LOOKS, ends_wait).await;
-    futures_util::stream::iter(head).chain(items)
+    (head, items)
 }
 
 /// The items `items` yields up to and including the first one `ends_wait` accepts, or up to

@@ -20,7 +20,7 @@
 use super::tasks::{self, Ran};
 use super::{McpState, bad_request, reply};
 use crate::auth::Caller;
-use crate::http::sse;
+use crate::http::{event_stream, sse};
 use crate::protocol::context::{ClientPeer, LogLevel, PeerError, RequestContext, RequestInfo};
 use crate::protocol::jsonrpc::{ErrorObject, RequestId, codes};
 use crate::protocol::mrtr::round::Round;
@@ -29,8 +29,7 @@ use crate::protocol::server::{Outcome, ServerInfo};
 use crate::protocol::stateless::{self, StatelessRequest};
 use crate::protocol::version::ProtocolVersion;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder};
-use actix_web_lab::sse::{Data, Event, Sse};
+use actix_web::{HttpRequest, HttpResponse};
 use async_trait::async_trait;
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -240,13 +239,12 @@ pub async fn run(
         };
         let _ = tx.send(body);
     });
-    sse_reply(req, rx, guard).await
+    sse_reply(rx, guard).await
 }
 
 /// The SSE reply: the request's notifications, then its response. The head waits for the first
 /// message up to [`sse::HEAD_HOLD`], so a quick reply leaves in one write with it.
 async fn sse_reply(
-    req: &HttpRequest,
     rx: mpsc::UnboundedReceiver<Value>,
     guard: tokio_util::sync::DropGuard,
 ) -> HttpResponse {
@@ -258,12 +256,11 @@ async fn sse_reply(
         Some((message, (!last).then_some((rx, guard))))
     })
     .boxed();
-    let events = sse::with_held_head(messages, sse::HEAD_HOLD, |_| true)
-        .await
-        .map(|message| -> Event { Data::new(message.to_string()).event("message").into() });
-    Sse::from_infallible_stream(events)
-        .customize()
-        .insert_header(("X-Accel-Buffering", "no"))
-        .respond_to(req)
-        .map_into_boxed_body()
+    let (head, rest) = sse::held_head(messages, sse::HEAD_HOLD, |_| true).await;
+    let to_event = |message: Value| event_stream::named_message(message.to_string());
+    event_stream::respond(
+        None,
+        head.into_iter().map(to_event).collect(),
+        rest.map(to_event),
+    )
 }
