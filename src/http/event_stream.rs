@@ -25,7 +25,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::stream::Fuse;
-use futures_util::{FutureExt as _, Stream, StreamExt as _};
+use futures_util::{Stream, StreamExt as _};
 use russe::{Event, Message};
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -38,7 +38,7 @@ use tokio_util::codec::Encoder as _;
 pub const MAX_CHUNK: usize = 64 * 1024;
 
 /// A `message` event (the default type) with `id` and `data`, as session streams send them.
-pub fn message(id: Option<&str>, data: &str) -> Event {
+pub fn message(id: Option<String>, data: &str) -> Event {
     Event::Message(Message {
         data: ByteString::from(data),
         event: None,
@@ -77,16 +77,8 @@ where
         encode(&mut buf, event);
     }
     let mut rest = rest.fuse();
-    let ended = loop {
-        if buf.len() >= MAX_CHUNK {
-            break false;
-        }
-        match rest.next().now_or_never() {
-            Some(Some(event)) => encode(&mut buf, event),
-            Some(None) => break true,
-            None => break false,
-        }
-    };
+    let waker = futures_util::task::noop_waker();
+    let ended = gather(&mut buf, &mut rest, &mut Context::from_waker(&waker));
     let mut res = if ended {
         HttpResponse::with_body(StatusCode::OK, buf.freeze()).map_into_boxed_body()
     } else {
@@ -131,6 +123,22 @@ fn encode(buf: &mut BytesMut, mut event: Event) {
     let _ = russe::Encoder::default().encode(event, buf);
 }
 
+/// Encodes the events of `rest` ready now into `buf`, until it holds [`MAX_CHUNK`] bytes;
+/// whether `rest` ended (a fused stream says so again when asked again).
+fn gather<S>(buf: &mut BytesMut, rest: &mut Fuse<S>, cx: &mut Context<'_>) -> bool
+where
+    S: Stream<Item = Event> + Unpin,
+{
+    while buf.len() < MAX_CHUNK {
+        match rest.poll_next_unpin(cx) {
+            Poll::Ready(Some(event)) => encode(buf, event),
+            Poll::Ready(None) => return true,
+            Poll::Pending => return false,
+        }
+    }
+    false
+}
+
 /// The streamed body: the first chunk, then every event ready at each poll in one chunk.
 struct EventStreamBody<S> {
     first: Option<Bytes>,
@@ -156,15 +164,9 @@ where
             return Poll::Ready(Some(Ok(first)));
         }
         let mut buf = BytesMut::new();
-        while buf.len() < MAX_CHUNK {
-            match this.rest.poll_next_unpin(cx) {
-                Poll::Ready(Some(event)) => encode(&mut buf, event),
-                Poll::Ready(None) | Poll::Pending => break,
-            }
-        }
+        let ended = gather(&mut buf, &mut this.rest, cx);
         if buf.is_empty() {
-            // Pending, or the end (the fused stream says `None` again when asked again).
-            return if this.rest.is_done() {
+            return if ended {
                 Poll::Ready(None)
             } else {
                 Poll::Pending
@@ -211,8 +213,8 @@ mod tests {
     #[actix_web::test]
     async fn a_reply_whose_stream_ended_is_one_sized_body() {
         let head = vec![
-            message(Some("s-0"), ""),
-            message(Some("s-1"), r#"{"id":1}"#),
+            message(Some("s-0".into()), ""),
+            message(Some("s-1".into()), r#"{"id":1}"#),
         ];
         let res = respond(retry(), head, stream::empty());
         let headers = res.headers();
@@ -273,8 +275,8 @@ mod tests {
     #[actix_web::test]
     async fn data_lines_are_split_and_an_id_the_format_cannot_carry_is_left_out() {
         let head = vec![
-            message(Some("s-1"), "a\nb\r\nc\rd"),
-            message(Some("bad\nid"), "kept"),
+            message(Some("s-1".into()), "a\nb\r\nc\rd"),
+            message(Some("bad\nid".into()), "kept"),
         ];
         let res = respond(None, head, stream::empty());
         let body = to_bytes(res.into_body()).await.unwrap();
@@ -288,7 +290,7 @@ mod tests {
     async fn a_long_burst_is_cut_into_bounded_chunks_and_nothing_is_lost() {
         let data = "x".repeat(1000);
         let events: Vec<Event> = (0..200)
-            .map(|i| message(Some(&format!("s-{i}")), &data))
+            .map(|i| message(Some(format!("s-{i}")), &data))
             .collect();
         let mut body = respond(None, Vec::new(), stream::iter(events)).into_body();
         let (all, ended) = chunks(&mut body);

@@ -29,7 +29,6 @@ use crate::session::Connection;
 use crate::session::stream::{Frame, ReaderOptions, ReaderSource, StopOn, reader_stream};
 use actix_web::HttpResponse;
 use actix_web::http::header::HeaderValue;
-use futures_util::future::Either;
 use futures_util::stream::Fuse;
 use futures_util::{FutureExt as _, Stream, StreamExt as _};
 use std::sync::Arc;
@@ -99,9 +98,8 @@ pub async fn respond(state: &McpState, s: StreamRequest) -> Result<HttpResponse,
         stream: s.stream,
         after: s.after,
     };
-    let frames = reader_stream(source, options, stop, guard);
-    let (head, frames) = if s.fresh {
-        let mut frames = frames.fuse();
+    let mut frames = reader_stream(source, options, stop, guard).fuse();
+    let head = if s.fresh {
         // With a shared store the first message is a store round trip away, which no turn of
         // this thread's queue can see (its reply is read by the I/O driver): no quick looks.
         let looks = if state.sessions.shared_store() {
@@ -116,9 +114,9 @@ pub async fn respond(state: &McpState, s: StreamRequest) -> Result<HttpResponse,
         {
             return Err(HttpError::SessionNotFound);
         }
-        (head, Either::Left(frames))
+        head
     } else {
-        (Vec::new(), Either::Right(frames))
+        Vec::new()
     };
     let retry = Some(Duration::from_millis(settings.sse.retry_ms));
     let head = head.into_iter().map(to_event).collect();
@@ -134,7 +132,7 @@ pub async fn respond(state: &McpState, s: StreamRequest) -> Result<HttpResponse,
 /// keep-alive comment.
 fn to_event(frame: Frame) -> russe::Event {
     match frame {
-        Frame::Event { id, data } => event_stream::message(Some(&id), &data),
+        Frame::Event { id, data } => event_stream::message(Some(id), &data),
         Frame::KeepAlive => event_stream::keep_alive(),
     }
 }
